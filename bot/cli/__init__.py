@@ -1,0 +1,79 @@
+"""The `bot` command. Heavy modules are imported inside commands to keep start-up quick."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from bot.app import App
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class BotGroup(click.Group):
+    """Turns the bot's own errors into a clear message and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from bot.errors import BotError, Problems
+
+        try:
+            return super().invoke(ctx)
+        except Problems as exc:
+            count = len(exc.problems)
+            click.secho(
+                f"Refused, nothing was changed ({count} problem{'s' if count != 1 else ''}):",
+                err=True,
+                fg="red",
+            )
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(1)
+        except BotError as exc:
+            click.secho(f"Error: {exc}", err=True, fg="red")
+            sys.exit(1)
+
+
+@click.group(cls=BotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="BOT_HOME",
+    default=".",
+    show_default=True,
+    help="Folder holding config/, messages/ and var/ (or set BOT_HOME).",
+)
+@click.version_option(package_name="spring-bot")
+@click.pass_context
+def main(ctx: click.Context, home: Path) -> None:
+    """Compose posts from documented figures and publish them to X, Telegram and email."""
+    ctx.obj = home
+
+
+def get_app(ctx: click.Context) -> App:
+    """The App for this invocation, built once."""
+    from bot.app import build_app
+
+    root = ctx.find_root()
+    app = root.meta.get("bot.app")
+    if app is None:
+        app = build_app(Path(root.obj))
+        root.meta["bot.app"] = app
+    return app  # type: ignore[no-any-return]
+
+
+def register() -> None:
+    """Attach the sub-commands (kept in their own modules)."""
+    from bot.cli import config_cmd, figures_cmd, preview_cmd
+
+    main.add_command(figures_cmd.figures)
+    main.add_command(preview_cmd.preview)
+    main.add_command(preview_cmd.run)
+    main.add_command(config_cmd.config)
+
+
+register()

@@ -1,0 +1,115 @@
+"""`bot config check` and `bot config show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.group()
+def config() -> None:
+    """Validate and show the settings."""
+
+
+def collect_problems(home: Path) -> tuple[list[str], list[str]]:
+    """(problems, what was checked) for the settings, figure definitions and every template."""
+    from bot.compose.check import static_problems, trial_problems
+    from bot.compose.drafts import Composer
+    from bot.compose.environment import make_environment
+    from bot.compose.messages import list_messages, load_message
+    from bot.config.figuredefs import load_figure_book
+    from bot.config.settings import load_settings
+    from bot.errors import BotError, Problems
+
+    def gather(exc: BotError) -> list[str]:
+        return exc.problems if isinstance(exc, Problems) else [str(exc)]
+
+    problems: list[str] = []
+    checked: list[str] = []
+    try:
+        settings = load_settings(home)
+        checked.append("config/bot.toml")
+    except BotError as exc:
+        return gather(exc), checked
+    try:
+        book = load_figure_book(settings.config_dir / "figures.toml")
+        checked.append(f"config/figures.toml ({len(book.figures)} figures, {len(book.relations)} relations)")
+    except BotError as exc:
+        return problems + gather(exc), checked
+    env = make_environment(settings.messages_dir)
+    for path in sorted(settings.messages_dir.glob("_*/*.j2")):
+        name = path.relative_to(settings.messages_dir).as_posix()
+        problems += static_problems(env, path, name, book)
+    # A composer without a database: the trial render supplies its own figures.
+    composer = Composer(settings, book, engine=None)  # type: ignore[arg-type]
+    names = list_messages(settings.messages_dir)
+    if not names:
+        problems.append(f"{settings.messages_dir}: no messages found (folders with a message.toml)")
+    for name in names:
+        try:
+            message = load_message(settings.messages_dir, name)
+        except BotError as exc:
+            problems += gather(exc)
+            continue
+        before = len(problems)
+        for lang in settings.file.languages:
+            if message.template("text", lang, "txt") is None:
+                problems.append(f"messages/{name}/text.{lang}.txt.j2: missing; every message needs one per language")
+            if "email" in message.settings.channels and message.template("subject", lang, "txt") is None:
+                problems.append(f"messages/{name}/subject.{lang}.txt.j2: missing; the email edition needs a subject")
+        for path in message.templates():
+            problems += static_problems(env, path, f"{name}/{path.name}", book)
+        if len(problems) == before:
+            # Only worth rendering when the templates themselves are sound.
+            problems += trial_problems(settings, book, composer, message)
+        checked.append(f"messages/{name} ({len(message.templates())} templates)")
+    return problems, checked
+
+
+@config.command("check")
+@click.pass_context
+def check(ctx: click.Context) -> None:
+    """Validate config/bot.toml, config/figures.toml and every message template."""
+    from bot.errors import Problems
+
+    home = Path(ctx.find_root().obj)
+    problems, checked = collect_problems(home)
+    for item in checked:
+        click.echo(f"checked {item}")
+    if problems:
+        raise Problems(problems)
+    click.secho("Configuration OK.", fg="green")
+
+
+@config.command("show")
+@click.pass_context
+def show(ctx: click.Context) -> None:
+    """The settings in force, with secrets shown only as set or not set."""
+    import os
+
+    from bot.cli import get_app
+
+    app = get_app(ctx)
+    file = app.settings.file
+    url = _mask_url(app.settings.database_url)
+    click.echo(f"home:      {app.settings.home}")
+    click.echo(f"database:  {url}")
+    click.echo(f"time zone: {file.timezone}")
+    click.echo(f"languages: {', '.join(file.languages)}")
+    channels = file.channels
+    envs = {
+        "x": [channels.x.consumer_key_env, channels.x.consumer_secret_env,
+              channels.x.access_token_env, channels.x.access_token_secret_env],
+        "telegram": [channels.telegram.token_env],
+        "email": [channels.email.host_env, channels.email.username_env, channels.email.password_env],
+    }
+    for channel, names in envs.items():
+        states = ", ".join(f"{name} {'set' if os.environ.get(name) else 'not set'}" for name in names)
+        click.echo(f"{channel + ':':10} {states}")
+
+
+def _mask_url(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)

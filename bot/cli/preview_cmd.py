@@ -1,0 +1,100 @@
+"""`bot preview` and, until scheduling exists, `bot run`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bot.cli import get_app
+
+ALL = "all"
+
+
+def _choices(value: str, known: tuple[str, ...], what: str) -> list[str] | None:
+    from bot.errors import ConfigError
+
+    if value == ALL:
+        return None
+    chosen = [item.strip() for item in value.split(",") if item.strip()]
+    unknown = [item for item in chosen if item not in known]
+    if unknown or not chosen:
+        raise ConfigError(f"unknown {what} {', '.join(unknown) or value!r}; choose from {', '.join(known)} or all")
+    return chosen
+
+
+@click.command()
+@click.argument("message")
+@click.option("--on", "on", help="Compose as on this date (YYYY-MM-DD); default: today.")
+@click.option("--lang", default=ALL, show_default=True, help="en, my or all.")
+@click.option("--channel", default=ALL, show_default=True, help="x, telegram, email or all.")
+@click.option(
+    "--html-out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each email edition's HTML into this folder.",
+)
+@click.pass_context
+def preview(
+    ctx: click.Context, message: str, on: str | None, lang: str, channel: str, html_out: Path | None
+) -> None:
+    """Show every edition of MESSAGE as each channel would receive it."""
+    failures = _preview(ctx, message, on, lang, channel, html_out)
+    if failures:
+        what = "1 edition cannot" if failures == 1 else f"{failures} editions cannot"
+        click.secho(f"{what} be sent as shown (see CANNOT BE SENT above).", err=True, fg="red")
+        ctx.exit(1)
+
+
+def _preview(
+    ctx: click.Context,
+    message_name: str,
+    on: str | None,
+    lang: str,
+    channel: str,
+    html_out: Path | None,
+) -> int:
+    from bot.compose.drafts import Draft, Failure, occasion_for
+    from bot.compose.messages import CHANNELS
+    from bot.errors import ConfigError
+    from bot.figures.entries import parse_date
+    from bot.lang import LANGUAGES
+    from bot.preview import occasion_line, show_edition, write_html
+    from bot.store.figures import newest_date
+
+    app = get_app(ctx)
+    langs = _choices(lang, LANGUAGES, "language")
+    channels = _choices(channel, CHANNELS, "channel")
+    message = app.composer.message(message_name)
+    try:
+        day = parse_date(on) if on else None
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    occasion = occasion_for(app.settings, message, day, app.today())
+    with app.engine.connect() as conn:
+        newest = newest_date(conn)
+    click.echo(f"{message.name}: {message.settings.description}")
+    click.echo(occasion_line(occasion, str(newest) if newest else None))
+    click.echo("")
+    editions = app.composer.compose(message, occasion, langs, channels)
+    for edition in editions:
+        show_edition(edition, click.echo)
+        if html_out and isinstance(edition, Draft) and edition.html:
+            click.echo(f"HTML written to {write_html(edition, html_out)}\n")
+    return sum(isinstance(edition, Failure) for edition in editions)
+
+
+@click.command()
+@click.pass_context
+def run(ctx: click.Context) -> None:
+    """The main job. For now: preview every message for today from the stored figures."""
+    from bot.compose.messages import list_messages
+
+    app = get_app(ctx)
+    click.echo(f"spring-bot · {app.settings.file.organisation.short_name} · {app.settings.file.timezone}")
+    click.echo(f"Database: {app.settings.database_url}")
+    click.echo("Posting on a schedule is not available yet: showing what each message would say today.\n")
+    failures = 0
+    for name in list_messages(app.settings.messages_dir):
+        failures += _preview(ctx, name, None, ALL, ALL, app.settings.home / "var" / "preview")
+    if failures:
+        click.secho(f"{failures} editions cannot be sent as they are (see above).", fg="red")

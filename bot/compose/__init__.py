@@ -1,0 +1,1 @@
+"""Composing drafts: figures + occasion + template → text fitted to each channel."""

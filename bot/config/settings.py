@@ -1,0 +1,178 @@
+"""`config/bot.toml`: the organisation, time zone, languages, storage and channels."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.config.tomlfile import TomlFile, load_toml
+from bot.errors import ConfigError, Problems
+
+Language = Literal["en", "my"]
+
+
+class _Strict(BaseModel):
+    # A misspelt key must be reported, not silently ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Localized(_Strict):
+    en: str
+    my: str
+
+    def get(self, lang: str) -> str:
+        """The text in `lang`."""
+        return self.my if lang == "my" else self.en
+
+
+class Organisation(_Strict):
+    name: Localized
+    short_name: str
+    website: str
+    email: str = ""
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class Event(_Strict):
+    """A dated event whose anniversaries and day counts the messages mark."""
+
+    date: dt.date
+    name: Localized
+
+
+class XSettings(_Strict):
+    enabled: bool = True
+    # Names of environment variables, never the secrets themselves.
+    consumer_key_env: str = "BOT_X_CONSUMER_KEY"
+    consumer_secret_env: str = "BOT_X_CONSUMER_SECRET"
+    access_token_env: str = "BOT_X_ACCESS_TOKEN"
+    access_token_secret_env: str = "BOT_X_ACCESS_TOKEN_SECRET"
+
+
+class TelegramSettings(_Strict):
+    enabled: bool = True
+    chat: str = ""
+    token_env: str = "BOT_TELEGRAM_TOKEN"
+    base_url: str = "https://api.telegram.org/bot"
+
+
+class EmailSettings(_Strict):
+    enabled: bool = True
+    sender: str = ""
+    host_env: str = "BOT_SMTP_HOST"
+    username_env: str = "BOT_SMTP_USERNAME"
+    password_env: str = "BOT_SMTP_PASSWORD"
+
+
+class Channels(_Strict):
+    x: XSettings = XSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    email: EmailSettings = EmailSettings()
+
+
+class Database(_Strict):
+    url: str = "sqlite:///var/bot.sqlite3"
+
+
+class Outbox(_Strict):
+    dir: str = "var/outbox"
+
+
+class SettingsFile(_Strict):
+    organisation: Organisation
+    timezone: str = "Asia/Yangon"
+    languages: list[Language] = Field(default_factory=lambda: ["en", "my"], min_length=1)
+    events: dict[str, Event] = Field(default_factory=dict)
+    database: Database = Database()
+    outbox: Outbox = Outbox()
+    channels: Channels = Channels()
+    # Validated by the scheduler's own loader; kept here so one file holds the settings.
+    schedule: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. 'Asia/Yangon')") from None
+        return value
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Validated settings plus the folders they refer to, resolved against the home folder."""
+
+    file: SettingsFile
+    home: Path
+    database_url: str
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """The configured time zone."""
+        return ZoneInfo(self.file.timezone)
+
+    @property
+    def config_dir(self) -> Path:
+        """Where bot.toml and figures.toml live."""
+        return self.home / "config"
+
+    @property
+    def messages_dir(self) -> Path:
+        """Where the message templates live."""
+        return self.home / "messages"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where posts for unconfigured channels are written."""
+        return self.home / self.file.outbox.dir
+
+
+def home_dir() -> Path:
+    """The folder holding config/, messages/ and var/: BOT_HOME, else the current folder."""
+    return Path(os.environ.get("BOT_HOME", ".")).resolve()
+
+
+def describe_validation_error(toml: TomlFile, exc: ValidationError) -> list[str]:
+    """One `file:line: field: reason` line per pydantic error."""
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        field = ".".join(str(part) for part in loc) or "(top)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting (check the spelling)"
+        elif error["type"] == "missing":
+            message = "required setting is missing"
+        message = message.removeprefix("Value error, ")
+        problems.append(f"{toml.at(*loc)}: {field}: {message}")
+    return problems
+
+
+def load_settings(home: Path | None = None) -> Settings:
+    """Load and validate `config/bot.toml`; BOT_DATABASE_URL overrides the database URL."""
+    home = (home or home_dir()).resolve()
+    toml = load_toml(home / "config" / "bot.toml")
+    try:
+        parsed = SettingsFile.model_validate(toml.data)
+    except ValidationError as exc:
+        raise Problems(describe_validation_error(toml, exc)) from None
+    url = os.environ.get("BOT_DATABASE_URL") or parsed.database.url
+    return Settings(parsed, home, _resolve_sqlite(url, home))
+
+
+def _resolve_sqlite(url: str, home: Path) -> str:
+    # A relative SQLite path means "inside the home folder", wherever the command runs from.
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+        return prefix + str(home / url[len(prefix) :])
+    return url
+
+
+__all__ = ["ConfigError", "Settings", "load_settings"]

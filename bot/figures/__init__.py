@@ -1,0 +1,1 @@
+"""Entering figures: parsing, checking and storing them, all or nothing."""

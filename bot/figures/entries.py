@@ -1,0 +1,241 @@
+"""Figures as staff give them, and the checks every one passes before anything is stored."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from bot.config.figuredefs import FigureBook
+from bot.errors import FigureError, Problems
+from bot.store import figures as store
+
+_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+$")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One value to enter, and where staff wrote it (for error messages)."""
+
+    figure: str
+    value: int
+    as_of: dt.date
+    period_start: dt.date | None
+    source: str
+    where: str
+
+
+def parse_count(text: str) -> int:
+    """A whole, non-negative count; Burmese digits and 1,234 grouping are accepted."""
+    cleaned = text.strip()
+    if _GROUPED.match(cleaned.translate(_MY_TO_LATIN)):
+        cleaned = cleaned.replace(",", "")
+    latin = cleaned.translate(_MY_TO_LATIN)
+    if re.fullmatch(r"-\d+", latin):
+        raise ValueError(f"{text!r} is negative; a count cannot be below 0")
+    if not re.fullmatch(r"\d+", latin):
+        raise ValueError(f"{text!r} is not a whole number")
+    if len(latin) > 12:
+        raise ValueError(f"{text!r} is too large to be a count of people")
+    return int(latin)
+
+
+_MY_TO_LATIN = str.maketrans("၀၁၂၃၄၅၆၇၈၉", "0123456789")
+
+
+def parse_date(text: str) -> dt.date:
+    """A date written YYYY-MM-DD."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise ValueError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+def parse_period(text: str) -> tuple[dt.date, dt.date]:
+    """A span written START..END, both days included."""
+    start_text, dots, end_text = text.partition("..")
+    if not dots:
+        raise ValueError(f"{text!r} is not a span written START..END, e.g. 2023-02-01..2024-01-31")
+    start, end = parse_date(start_text), parse_date(end_text)
+    if start > end:
+        raise ValueError(f"span {text!r} starts after it ends")
+    return start, end
+
+
+def check(
+    conn: sa.Connection, book: FigureBook, entries: list[Entry], correction: str | None
+) -> list[Entry]:
+    """Raise Problems listing every refused entry; return the entries that change something."""
+    problems: list[str] = []
+    known = [entry for entry in entries if _check_definition(book, entry, problems)]
+    known = _drop_duplicates(known, problems)
+    changed: list[Entry] = []
+    for entry in known:
+        before = store.existing(conn, entry.figure, entry.as_of, entry.period_start)
+        if before is not None and before.value == entry.value:
+            continue  # already entered: re-importing a file changes nothing
+        if before is not None and not correction:
+            problems.append(
+                f"{entry.where}: {entry.figure} {_date_text(entry)} is already entered as "
+                f"{before.value} (source {before.source}); to replace it with {entry.value}, "
+                'repeat with --correction "why"'
+            )
+            continue
+        changed.append(entry)
+    if not correction:
+        problems += _falling_totals(conn, book, changed)
+    problems += _broken_relations(conn, book, changed)
+    if problems:
+        raise Problems(problems)
+    return changed
+
+
+def _date_text(entry: Entry) -> str:
+    if entry.period_start is not None:
+        return f"for {entry.period_start}..{entry.as_of}"
+    return f"as of {entry.as_of}"
+
+
+def _check_definition(book: FigureBook, entry: Entry, problems: list[str]) -> bool:
+    try:
+        definition = book.get(entry.figure)
+    except FigureError as exc:
+        problems.append(f"{entry.where}: {exc}")
+        return False
+    if definition.kind == "period" and entry.period_start is None:
+        problems.append(
+            f"{entry.where}: {entry.figure} is counted over a span; give the span it covers "
+            "(--period START..END, or START..END in the date column)"
+        )
+        return False
+    if not entry.source.strip():
+        problems.append(f"{entry.where}: {entry.figure} has no source; say where it was published")
+        return False
+    return True
+
+
+def _drop_duplicates(entries: list[Entry], problems: list[str]) -> list[Entry]:
+    seen: dict[tuple[str, dt.date, dt.date | None], Entry] = {}
+    for entry in entries:
+        slot = (entry.figure, entry.as_of, entry.period_start)
+        first = seen.get(slot)
+        if first is None:
+            seen[slot] = entry
+        elif first.value != entry.value:
+            problems.append(
+                f"{entry.where}: {entry.figure} {_date_text(entry)} is given twice with different "
+                f"values: {first.value} ({first.where}) and {entry.value}"
+            )
+    return list(seen.values())
+
+
+def _falling_totals(conn: sa.Connection, book: FigureBook, entries: list[Entry]) -> list[str]:
+    running = [
+        entry
+        for entry in entries
+        if entry.period_start is None and book.figures[entry.figure].kind == "cumulative"
+    ]
+    if not running:
+        return []
+    stored = store.timeline(conn, {entry.figure for entry in running})
+    merged: dict[str, dict[dt.date, tuple[int, str]]] = defaultdict(dict)
+    for figure, dated in stored.items():
+        for date, row in dated.items():
+            merged[figure][date] = (row.value, f"source {row.source}")
+    for entry in running:
+        merged[entry.figure][entry.as_of] = (entry.value, entry.where)
+    problems = []
+    new_slots = {(entry.figure, entry.as_of): entry for entry in running}
+    for figure, dated in merged.items():
+        dates = sorted(dated)
+        for earlier, later in zip(dates, dates[1:], strict=False):
+            before, after = dated[earlier], dated[later]
+            entry = new_slots.get((figure, later)) or new_slots.get((figure, earlier))
+            if entry is None or after[0] >= before[0]:
+                continue
+            problems.append(
+                f"{entry.where}: {figure} would fall from {before[0]} (as of {earlier}, "
+                f"{before[1]}) to {after[0]} (as of {later}, {after[1]}); a running total "
+                'never falls. If this corrects an earlier figure, repeat with --correction "why"'
+            )
+    return problems
+
+
+def _broken_relations(conn: sa.Connection, book: FigureBook, entries: list[Entry]) -> list[str]:
+    by_date: dict[dt.date, list[Entry]] = defaultdict(list)
+    for entry in entries:
+        if entry.period_start is None:
+            by_date[entry.as_of].append(entry)
+    problems = []
+    for date, dated in sorted(by_date.items()):
+        involved = {key for relation in book.relations for key in relation.keys}
+        stored = store.timeline(conn, involved)
+        values = {key: rows[date].value for key, rows in stored.items() if date in rows}
+        values.update({entry.figure: entry.value for entry in dated})
+        new_keys = {entry.figure for entry in dated}
+        for relation in book.relations:
+            if relation.keys <= values.keys() and relation.keys & new_keys:
+                if not relation.holds(values):
+                    wheres = ", ".join(e.where for e in dated if e.figure in relation.keys)
+                    problems.append(
+                        f"{wheres}: on {date} the figures break the rule "
+                        f"'{relation.text}' ({relation.where}): {relation.explain(values)}"
+                    )
+    return problems
+
+
+def group(entries: list[Entry]) -> list[store.NewSnapshot]:
+    """Entries gathered into snapshots: one per date (or span) and source."""
+    grouped: dict[tuple[dt.date, dt.date | None, str], dict[str, int]] = defaultdict(dict)
+    for entry in entries:
+        grouped[(entry.as_of, entry.period_start, entry.source)][entry.figure] = entry.value
+    return [
+        store.NewSnapshot(as_of, period_start, source, values)
+        for (as_of, period_start, source), values in sorted(
+            grouped.items(), key=lambda item: (item[0][0], item[0][1] or item[0][0], item[0][2])
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an entry command did."""
+
+    stored: int
+    unchanged: int
+    snapshots: int
+
+
+def enter(
+    engine: sa.Engine,
+    book: FigureBook,
+    entries: list[Entry],
+    *,
+    entered_by: str,
+    now: dt.datetime,
+    origin: str,
+    correction: str | None = None,
+) -> Outcome:
+    """Check and store entries in one transaction: all of them or none."""
+    if not entries:
+        raise FigureError("no figures given")
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Serialise entries so two people cannot both pass the "never falls" check
+            # against the same old totals.
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
+        changed = check(conn, book, entries, correction)
+        snapshots = group(changed)
+        for snapshot in snapshots:
+            store.append(
+                conn,
+                snapshot,
+                entered_by=entered_by,
+                entered_at=now,
+                correction=correction,
+                origin=origin,
+            )
+    return Outcome(len(changed), len(entries) - len(changed), len(snapshots))

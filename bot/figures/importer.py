@@ -1,0 +1,147 @@
+"""Reading figures from CSV (`date,figure,value,source`) and JSON files."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from bot.errors import FigureError, Problems
+from bot.figures.entries import Entry, parse_count, parse_date, parse_period
+
+CSV_COLUMNS = ("date", "figure", "value", "source")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+def read_file(path: Path) -> list[Entry]:
+    """Every entry in a CSV or JSON file; all problems reported together, with their lines."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise FigureError(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB; is it the right file?")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise FigureError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise FigureError(f"{path}: is a folder, not a file") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise FigureError(f"{path}: not UTF-8 text (bad byte at position {exc.start})") from None
+    if path.suffix.lower() == ".json":
+        return parse_json(text, str(path))
+    if path.suffix.lower() in (".csv", ".txt"):
+        return parse_csv(text, str(path))
+    raise FigureError(f"{path}: unknown file type {path.suffix!r}; use .csv or .json")
+
+
+def _entry(
+    where: str, date_text: str, figure: str, value_text: str, source: str, problems: list[str]
+) -> Entry | None:
+    try:
+        if ".." in date_text:
+            period_start, as_of = parse_period(date_text)
+        else:
+            period_start, as_of = None, parse_date(date_text)
+        value = parse_count(value_text)
+    except ValueError as exc:
+        problems.append(f"{where}: {figure or 'figure'}: {exc}")
+        return None
+    return Entry(figure.strip(), value, as_of, period_start, source.strip(), where)
+
+
+def parse_csv(text: str, name: str) -> list[Entry]:
+    """Entries from CSV text with a header `date,figure,value,source`."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [column.strip().lower() for column in next(reader)]
+    except StopIteration:
+        raise FigureError(f"{name}: the file is empty") from None
+    except csv.Error as exc:
+        raise FigureError(f"{name}:1: cannot read the header: {exc}") from None
+    missing = [column for column in CSV_COLUMNS if column not in header]
+    if missing:
+        raise FigureError(
+            f"{name}:1: the header must name the columns {','.join(CSV_COLUMNS)}; "
+            f"missing: {', '.join(missing)}"
+        )
+    index = {column: header.index(column) for column in CSV_COLUMNS}
+    entries: list[Entry] = []
+    problems: list[str] = []
+    try:
+        for row in reader:
+            where = f"{name}:{reader.line_num}"
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) < len(header):
+                problems.append(f"{where}: expected {len(header)} columns, found {len(row)}")
+                continue
+            cells = {column: row[position] for column, position in index.items()}
+            entry = _entry(
+                where, cells["date"], cells["figure"], cells["value"], cells["source"], problems
+            )
+            if entry:
+                entries.append(entry)
+    except csv.Error as exc:
+        problems.append(f"{name}:{reader.line_num}: cannot read this line: {exc}")
+    if problems:
+        raise Problems(problems)
+    return entries
+
+
+def parse_json(text: str, name: str) -> list[Entry]:
+    """Entries from JSON: a list of rows like the CSV's, or one snapshot object.
+
+    A snapshot object is `{"as_of": "2024-01-31", "source": "...", "values": {"killed": 4474}}`
+    (or `"period": "2023-02-01..2024-01-31"` instead of `as_of`).
+    """
+    try:
+        data: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FigureError(f"{name}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    problems: list[str] = []
+    entries: list[Entry] = []
+    if isinstance(data, dict):
+        date_text = data.get("period") or data.get("as_of")
+        source, values = data.get("source"), data.get("values")
+        if not isinstance(date_text, str) or not isinstance(source, str):
+            raise FigureError(f'{name}: a snapshot needs "as_of" (or "period") and "source" as text')
+        if not isinstance(values, dict) or not values:
+            raise FigureError(f'{name}: a snapshot needs "values": {{"figure": number, ...}}')
+        for figure, value in values.items():
+            entry = _entry(f"{name}: {figure}", date_text, str(figure), _text(value), source, problems)
+            if entry:
+                entries.append(entry)
+    elif isinstance(data, list):
+        for number, item in enumerate(data, start=1):
+            where = f"{name}: item {number}"
+            if not isinstance(item, dict):
+                problems.append(f"{where}: expected an object with date, figure, value, source")
+                continue
+            missing = [key for key in CSV_COLUMNS if key not in item]
+            if missing:
+                problems.append(f"{where}: missing {', '.join(missing)}")
+                continue
+            entry = _entry(
+                where,
+                _text(item["date"]),
+                _text(item["figure"]),
+                _text(item["value"]),
+                _text(item["source"]),
+                problems,
+            )
+            if entry:
+                entries.append(entry)
+    else:
+        raise FigureError(f"{name}: expected a list of rows or a snapshot object")
+    if problems:
+        raise Problems(problems)
+    return entries
+
+
+def _text(value: object) -> str:
+    # JSON numbers arrive as int/float; a float like 12.5 must still be refused as a count.
+    if isinstance(value, bool):
+        return repr(value)
+    return value if isinstance(value, str) else json.dumps(value)

@@ -1,0 +1,1 @@
+"""Fitting drafts into the limits of each channel."""

@@ -1,0 +1,57 @@
+"""Showing drafts to staff exactly as each channel would receive them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.compose.context import Occasion
+from bot.compose.drafts import Draft, Edition, Failure
+
+Echo = Callable[[str], None]
+
+
+def occasion_line(occasion: Occasion, figures_date: str | None) -> str:
+    """What the preview is for: the date, the anniversary, the figures' date."""
+    line = f"for {occasion.on}"
+    if occasion.anniversary:
+        line += f" (anniversary no. {occasion.anniversary.number} of {occasion.anniversary.event})"
+    if figures_date:
+        line += f", newest figures as of {figures_date}"
+    return line
+
+
+def show_edition(edition: Edition, echo: Echo) -> None:
+    """Print one edition: each part with its measured length against the limit."""
+    title = f"── {edition.message} · {edition.channel} · {edition.lang} "
+    echo(title + "─" * max(0, 72 - len(title)))
+    if isinstance(edition, Failure):
+        echo(f"CANNOT BE SENT: {edition.reason}")
+        echo("")
+        return
+    if edition.subject is not None:
+        echo(f"Subject: {edition.subject}")
+    count = len(edition.parts)
+    for index, (part, length) in enumerate(zip(edition.parts, edition.lengths, strict=True), 1):
+        limit = f"{length}/{edition.limit}" if edition.limit else f"{length} characters"
+        label = f"part {index}/{count}" if count > 1 else ("text" if edition.channel == "email" else "post")
+        echo(f"[{label} · {limit}]")
+        echo(part)
+        echo("")
+    if edition.html is not None:
+        echo(f"[HTML · {len(edition.html)} characters; use --html-out to open it in a browser]")
+    if edition.figures:
+        echo("Figures used:")
+        for use in edition.figures:
+            echo(f"  {use.describe()}")
+    echo("")
+
+
+def write_html(edition: Draft, folder: Path) -> Path:
+    """Save an email edition's HTML as a file to open in a browser."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = re.sub(r"[^a-z0-9-]+", "-", f"{edition.message}-{edition.lang}".lower())
+    path = folder / f"{name}.html"
+    path.write_text(edition.html or "", encoding="utf-8")
+    return path

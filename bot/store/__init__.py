@@ -1,0 +1,1 @@
+"""Storage through SQLAlchemy: a SQLite file by default, PostgreSQL by URL."""
