@@ -46,6 +46,11 @@ class App:
         """Renders drafts from the stored figures."""
         return Composer(self.settings, self.book, self.engine)
 
+    def close(self) -> None:
+        """Release database connections, if any were opened."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
     def today(self) -> dt.date:
         """Today's date in the configured time zone."""
         return local_date(self.clock(), self.settings.tz)

@@ -34,6 +34,7 @@ class ChannelError(BotError):
 class Problems(BotError):
     """Several problems found at once, each on its own line."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], title: str = "Refused, nothing was changed") -> None:
         self.problems = problems
+        self.title = title
         super().__init__("\n".join(problems))

@@ -35,7 +35,11 @@ def show_edition(edition: Edition, echo: Echo) -> None:
     count = len(edition.parts)
     for index, (part, length) in enumerate(zip(edition.parts, edition.lengths, strict=True), 1):
         limit = f"{length}/{edition.limit}" if edition.limit else f"{length} characters"
-        label = f"part {index}/{count}" if count > 1 else ("text" if edition.channel == "email" else "post")
+        label = (
+            f"part {index}/{count}"
+            if count > 1
+            else ("text" if edition.channel == "email" else "post")
+        )
         echo(f"[{label} · {limit}]")
         echo(part)
         echo("")

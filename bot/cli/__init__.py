@@ -25,11 +25,8 @@ class BotGroup(click.Group):
             return super().invoke(ctx)
         except Problems as exc:
             count = len(exc.problems)
-            click.secho(
-                f"Refused, nothing was changed ({count} problem{'s' if count != 1 else ''}):",
-                err=True,
-                fg="red",
-            )
+            noun = "problem" if count == 1 else "problems"
+            click.secho(f"{exc.title} ({count} {noun}):", err=True, fg="red")
             for problem in exc.problems:
                 click.echo(f"  {problem}", err=True)
             sys.exit(1)
@@ -63,7 +60,8 @@ def get_app(ctx: click.Context) -> App:
     if app is None:
         app = build_app(Path(root.obj))
         root.meta["bot.app"] = app
-    return app  # type: ignore[no-any-return]
+        root.call_on_close(app.close)
+    return app
 
 
 def register() -> None:

@@ -12,10 +12,13 @@ def config() -> None:
     """Validate and show the settings."""
 
 
+ONE_PER_LANGUAGE = "every message needs one per language"
+
+
 def collect_problems(home: Path) -> tuple[list[str], list[str]]:
     """(problems, what was checked) for the settings, figure definitions and every template."""
     from bot.compose.check import static_problems, trial_problems
-    from bot.compose.drafts import Composer
+    from bot.compose.drafts import NEEDS_SUBJECT, Composer
     from bot.compose.environment import make_environment
     from bot.compose.messages import list_messages, load_message
     from bot.config.figuredefs import load_figure_book
@@ -34,7 +37,9 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
         return gather(exc), checked
     try:
         book = load_figure_book(settings.config_dir / "figures.toml")
-        checked.append(f"config/figures.toml ({len(book.figures)} figures, {len(book.relations)} relations)")
+        checked.append(
+            f"config/figures.toml ({len(book.figures)} figures, {len(book.relations)} relations)"
+        )
     except BotError as exc:
         return problems + gather(exc), checked
     env = make_environment(settings.messages_dir)
@@ -55,9 +60,12 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
         before = len(problems)
         for lang in settings.file.languages:
             if message.template("text", lang, "txt") is None:
-                problems.append(f"messages/{name}/text.{lang}.txt.j2: missing; every message needs one per language")
-            if "email" in message.settings.channels and message.template("subject", lang, "txt") is None:
-                problems.append(f"messages/{name}/subject.{lang}.txt.j2: missing; the email edition needs a subject")
+                problems.append(f"messages/{name}/text.{lang}.txt.j2: missing; {ONE_PER_LANGUAGE}")
+            if (
+                "email" in message.settings.channels
+                and message.template("subject", lang, "txt") is None
+            ):
+                problems.append(f"messages/{name}/subject.{lang}.txt.j2: missing; {NEEDS_SUBJECT}")
         for path in message.templates():
             problems += static_problems(env, path, f"{name}/{path.name}", book)
         if len(problems) == before:
@@ -78,7 +86,7 @@ def check(ctx: click.Context) -> None:
     for item in checked:
         click.echo(f"checked {item}")
     if problems:
-        raise Problems(problems)
+        raise Problems(problems, title="The configuration has mistakes")
     click.secho("Configuration OK.", fg="green")
 
 
@@ -99,13 +107,23 @@ def show(ctx: click.Context) -> None:
     click.echo(f"languages: {', '.join(file.languages)}")
     channels = file.channels
     envs = {
-        "x": [channels.x.consumer_key_env, channels.x.consumer_secret_env,
-              channels.x.access_token_env, channels.x.access_token_secret_env],
+        "x": [
+            channels.x.consumer_key_env,
+            channels.x.consumer_secret_env,
+            channels.x.access_token_env,
+            channels.x.access_token_secret_env,
+        ],
         "telegram": [channels.telegram.token_env],
-        "email": [channels.email.host_env, channels.email.username_env, channels.email.password_env],
+        "email": [
+            channels.email.host_env,
+            channels.email.username_env,
+            channels.email.password_env,
+        ],
     }
     for channel, names in envs.items():
-        states = ", ".join(f"{name} {'set' if os.environ.get(name) else 'not set'}" for name in names)
+        states = ", ".join(
+            f"{name} {'set' if os.environ.get(name) else 'not set'}" for name in names
+        )
         click.echo(f"{channel + ':':10} {states}")
 
 

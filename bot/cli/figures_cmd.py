@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
@@ -26,7 +27,9 @@ def figures() -> None:
 @click.option("--as-of", "as_of", help="Date the figures are as of (YYYY-MM-DD).")
 @click.option("--period", help="Span the figures were counted over: START..END (both included).")
 @click.option("--source", required=True, help="Where the figures were published (a URL).")
-@click.option("--correction", help="Why an earlier figure is being corrected (allows a total to fall).")
+@click.option(
+    "--correction", help="Why an earlier figure is being corrected (allows a total to fall)."
+)
 @click.option("--by", help="Who is entering them (default: BOT_USER or your login).")
 @click.pass_context
 def set_figures(
@@ -38,7 +41,7 @@ def set_figures(
     correction: str | None,
     by: str | None,
 ) -> None:
-    """Enter figures, e.g. `bot figures set killed=4474 arrested=25931 --as-of 2024-01-31 --source URL`."""
+    """Enter figures, e.g. killed=4474 arrested=25931 --as-of 2024-01-31 --source URL."""
     from bot.errors import FigureError, Problems
     from bot.figures.entries import Entry, enter, parse_count, parse_date, parse_period
 
@@ -91,7 +94,9 @@ def _report(stored: int, unchanged: int) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--correction", help="Why earlier figures are being corrected.")
 @click.option("--by", help="Who is entering them (default: BOT_USER or your login).")
-@click.option("--if-empty", is_flag=True, help="Import only into a store that holds no figures yet.")
+@click.option(
+    "--if-empty", is_flag=True, help="Import only into a store that holds no figures yet."
+)
 @click.pass_context
 def import_figures(
     ctx: click.Context, file: Path, correction: str | None, by: str | None, if_empty: bool
@@ -154,7 +159,10 @@ def show(ctx: click.Context, as_of: str | None, lang: str) -> None:
         )
     _table(("figure", "label", "value", "as of", "source"), rows)
     if not values:
-        click.echo(f"\nNo figures entered on or before {day}. Use `bot figures set` or `bot figures import`.")
+        click.echo(
+            f"\nNo figures entered on or before {day}. "
+            "Use `bot figures set` or `bot figures import`."
+        )
 
 
 @figures.command("history")
@@ -188,7 +196,7 @@ def history(ctx: click.Context, key: str) -> None:
     _table(("as of / span", "value", "source", "by", "entered", "note"), table)
 
 
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=False)]
     for index, row in enumerate([header, *rows]):
         line = "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=False))

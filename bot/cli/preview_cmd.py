@@ -19,7 +19,9 @@ def _choices(value: str, known: tuple[str, ...], what: str) -> list[str] | None:
     chosen = [item.strip() for item in value.split(",") if item.strip()]
     unknown = [item for item in chosen if item not in known]
     if unknown or not chosen:
-        raise ConfigError(f"unknown {what} {', '.join(unknown) or value!r}; choose from {', '.join(known)} or all")
+        raise ConfigError(
+            f"unknown {what} {', '.join(unknown) or value!r}; choose from {', '.join(known)} or all"
+        )
     return chosen
 
 
@@ -90,9 +92,13 @@ def run(ctx: click.Context) -> None:
     from bot.compose.messages import list_messages
 
     app = get_app(ctx)
-    click.echo(f"spring-bot · {app.settings.file.organisation.short_name} · {app.settings.file.timezone}")
+    click.echo(
+        f"spring-bot · {app.settings.file.organisation.short_name} · {app.settings.file.timezone}"
+    )
     click.echo(f"Database: {app.settings.database_url}")
-    click.echo("Posting on a schedule is not available yet: showing what each message would say today.\n")
+    click.echo(
+        "Posting on a schedule is not available yet: showing what each message would say today.\n"
+    )
     failures = 0
     for name in list_messages(app.settings.messages_dir):
         failures += _preview(ctx, name, None, ALL, ALL, app.settings.home / "var" / "preview")

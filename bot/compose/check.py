@@ -23,9 +23,27 @@ from bot.store.figures import StoredValue
 FIGURE_SETS = ("figures", "year")
 # Names every template may use besides its own {% set %} variables.
 CONTEXT_NAMES = {
-    "lang", "on", "org", "figures", "labels", "events", "days_since", "days_ago",
-    "figures_date", "difference", "anniversary", "year", "subject", "blocks",
-    "range", "loop", "dict", "lipsum", "cycler", "joiner", "namespace",
+    "lang",
+    "on",
+    "org",
+    "figures",
+    "labels",
+    "events",
+    "days_since",
+    "days_ago",
+    "figures_date",
+    "difference",
+    "anniversary",
+    "year",
+    "subject",
+    "blocks",
+    "range",
+    "loop",
+    "dict",
+    "lipsum",
+    "cycler",
+    "joiner",
+    "namespace",
 }
 
 
@@ -89,7 +107,9 @@ def static_problems(env: jinja2.Environment, path: Path, name: str, book: Figure
     return problems
 
 
-def _sample_values(book: FigureBook, as_of: dt.date, start: dt.date | None) -> dict[str, StoredValue]:
+def _sample_values(
+    book: FigureBook, as_of: dt.date, start: dt.date | None
+) -> dict[str, StoredValue]:
     moment = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     return {
         key: StoredValue(key, 1234, as_of, start, "sample", "check", moment, None, 0)
@@ -97,7 +117,9 @@ def _sample_values(book: FigureBook, as_of: dt.date, start: dt.date | None) -> d
     }
 
 
-def trial_problems(settings: Settings, book: FigureBook, composer: Composer, message: Message) -> list[str]:
+def trial_problems(
+    settings: Settings, book: FigureBook, composer: Composer, message: Message
+) -> list[str]:
     """Render every edition with a sample value for every figure; report what fails."""
     event = settings.file.events.get(message.settings.event or "")
     if event is not None:
@@ -110,14 +132,23 @@ def trial_problems(settings: Settings, book: FigureBook, composer: Composer, mes
     running = _sample_values(book, occasion.on - dt.timedelta(days=1), None)
     # Two dated values per figure so difference() has something to compare.
     early = _sample_values(book, occasion.on - dt.timedelta(days=400), None)
-    history = {key: {early[key].as_of: early[key], running[key].as_of: running[key]} for key in book.figures}
+    history = {
+        key: {early[key].as_of: early[key], running[key].as_of: running[key]}
+        for key in book.figures
+    }
     problems = []
     for lang in settings.file.languages:
         for channel in message.settings.channels:
             usage = Usage()
             context = build_context(
-                settings=settings, book=book, occasion=occasion, lang=lang,
-                running=running, period=period, history=history, usage=usage,
+                settings=settings,
+                book=book,
+                occasion=occasion,
+                lang=lang,
+                running=running,
+                period=period,
+                history=history,
+                usage=usage,
             )
             try:
                 composer.edition(message, channel, lang, context, usage)

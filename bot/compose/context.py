@@ -106,15 +106,21 @@ class FigureSet:
             )
         self._usage.note(
             FigureUse(
-                f"{self._name}.{key}", key, stored.value, stored.as_of, stored.source,
+                f"{self._name}.{key}",
+                key,
+                stored.value,
+                stored.as_of,
+                stored.source,
                 stored.period_start,
             )
         )
         return stored.value
 
     def __str__(self) -> str:
-        raise MissingFigure(f"{self._name}{'.' + self._prefix.rstrip('.') if self._prefix else ''} "
-                            "is a group of figures; name one, e.g. figures.killed")
+        raise MissingFigure(
+            f"{self._name}{'.' + self._prefix.rstrip('.') if self._prefix else ''} "
+            "is a group of figures; name one, e.g. figures.killed"
+        )
 
 
 @dataclass(frozen=True)
@@ -171,8 +177,13 @@ def build_context(
         value = Derived(last.value - first.value, first.as_of, last.as_of)
         usage.note(
             FigureUse(
-                f"difference({key}, {start_date}, {end_date})", key, value, last.as_of,
-                "derived", first.as_of, (first, last),
+                f"difference({key}, {start_date}, {end_date})",
+                key,
+                value,
+                last.as_of,
+                "derived",
+                first.as_of,
+                (first, last),
             )
         )
         return value

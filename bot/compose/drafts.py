@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+
 from bot.compose.blocks import blocks, telegram_html
 from bot.compose.context import FigureUse, Occasion, Usage, build_context
 from bot.compose.environment import make_environment
@@ -20,6 +21,7 @@ from bot.occasions import anniversary_on, latest_anniversary, nth_anniversary
 from bot.store import figures as store
 
 EMAIL_LAYOUT = "_layout/email.html.j2"
+NEEDS_SUBJECT = "the email edition needs a subject"
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,9 @@ class Failure:
 Edition = Draft | Failure
 
 
-def occasion_for(settings: Settings, message: Message, on: dt.date | None, today: dt.date) -> Occasion:
+def occasion_for(
+    settings: Settings, message: Message, on: dt.date | None, today: dt.date
+) -> Occasion:
     """The occasion a message is composed for; anniversary messages need an anniversary date."""
     event_key = message.settings.event
     if event_key is None:
@@ -128,7 +132,9 @@ class Composer:
     ) -> Draft:
         """Render and fit one edition; raises TemplateError or FitError."""
         if channel not in CHANNELS:
-            raise ConfigError(f"unknown channel {channel!r}; the channels are {', '.join(CHANNELS)}")
+            raise ConfigError(
+                f"unknown channel {channel!r}; the channels are {', '.join(CHANNELS)}"
+            )
         text = render(self.env, message.text_template(lang), context, self.settings.messages_dir)
         draft: Draft
         if channel == "x":
@@ -203,9 +209,7 @@ class Composer:
 
         subject = self._render_optional(message, "subject", lang, "txt", context)
         if subject is None:
-            raise ConfigError(
-                f"{message.folder}/subject.{lang}.txt.j2: missing; the email edition needs a subject"
-            )
+            raise ConfigError(f"{message.folder}/subject.{lang}.txt.j2: missing; {NEEDS_SUBJECT}")
         subject = " ".join(subject.split())
         html_context = {
             **context,

@@ -49,7 +49,9 @@ class Message:
         """The canonical plain-text template for `lang` (required)."""
         name = self.template("text", lang, "txt")
         if name is None:
-            raise ConfigError(f"{self.folder}/text.{lang}.txt.j2: missing; every message needs one per language")
+            raise ConfigError(
+                f"{self.folder}/text.{lang}.txt.j2: missing; every message needs one per language"
+            )
         return name
 
     def templates(self) -> list[Path]:

@@ -8,7 +8,7 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SecurityError
+from jinja2.exceptions import SecurityError
 
 from bot.errors import BotError, TemplateError
 from bot.lang import has_latin_digit
@@ -87,4 +87,3 @@ def latin_digits_in_burmese(text: str) -> str | None:
         return None
     found = re.search(r".{0,20}[0-9].{0,20}", visible)
     return found.group(0).strip() if found else visible[:40]
-

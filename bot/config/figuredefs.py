@@ -148,7 +148,9 @@ def load_figure_book(path: Path) -> FigureBook:
     figures: dict[str, FigureDef] = {}
     for index, figure in enumerate(parsed.figure):
         if figure.key in figures:
-            problems.append(f"{toml.at('figure', index, 'key')}: figure {figure.key!r} is defined twice")
+            problems.append(
+                f"{toml.at('figure', index, 'key')}: figure {figure.key!r} is defined twice"
+            )
         figures[figure.key] = figure
     relations: list[Relation] = []
     for index, relation in enumerate(parsed.relation):

@@ -15,6 +15,7 @@ from bot.config.tomlfile import TomlFile, load_toml
 from bot.errors import ConfigError, Problems
 
 Language = Literal["en", "my"]
+_LANGUAGES: tuple[Language, ...] = ("en", "my")
 
 
 class _Strict(BaseModel):
@@ -87,7 +88,7 @@ class Outbox(_Strict):
 class SettingsFile(_Strict):
     organisation: Organisation
     timezone: str = "Asia/Yangon"
-    languages: list[Language] = Field(default_factory=lambda: ["en", "my"], min_length=1)
+    languages: list[Language] = Field(default_factory=lambda: list(_LANGUAGES), min_length=1)
     events: dict[str, Event] = Field(default_factory=dict)
     database: Database = Database()
     outbox: Outbox = Outbox()

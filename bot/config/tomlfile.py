@@ -42,7 +42,16 @@ class TomlFile:
     def at(self, *where: str | int) -> str:
         """`file:line` for a key, or just the file when the key is not written in it."""
         line = self.line_of(*where)
-        return f"{self.path}:{line}" if line else str(self.path)
+        shown = shown_path(self.path)
+        return f"{shown}:{line}" if line else shown
+
+
+def shown_path(path: Path) -> str:
+    """A path as staff would type it: relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def load_toml(path: Path) -> TomlFile:
@@ -61,7 +70,7 @@ def load_toml(path: Path) -> TomlFile:
         found = re.search(r"\(at line (\d+), column \d+\)", message)
         line = found.group(1) if found else "?"
         reason = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
-        raise ConfigError(f"{path}:{line}: {reason}") from None
+        raise ConfigError(f"{shown_path(path)}:{line}: {reason}") from None
     return TomlFile(path, data, _index_lines(text))
 
 

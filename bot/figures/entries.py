@@ -6,6 +6,7 @@ import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import pairwise
 
 import sqlalchemy as sa
 
@@ -140,22 +141,21 @@ def _falling_totals(conn: sa.Connection, book: FigureBook, entries: list[Entry])
     ]
     if not running:
         return []
-    stored = store.timeline(conn, {entry.figure for entry in running})
     merged: dict[str, dict[dt.date, tuple[int, str]]] = defaultdict(dict)
-    for figure, dated in stored.items():
-        for date, row in dated.items():
+    for figure, stored in store.timeline(conn, {entry.figure for entry in running}).items():
+        for date, row in stored.items():
             merged[figure][date] = (row.value, f"source {row.source}")
     for entry in running:
         merged[entry.figure][entry.as_of] = (entry.value, entry.where)
     problems = []
     new_slots = {(entry.figure, entry.as_of): entry for entry in running}
-    for figure, dated in merged.items():
-        dates = sorted(dated)
-        for earlier, later in zip(dates, dates[1:], strict=False):
-            before, after = dated[earlier], dated[later]
-            entry = new_slots.get((figure, later)) or new_slots.get((figure, earlier))
-            if entry is None or after[0] >= before[0]:
+    for figure, values in merged.items():
+        for earlier, later in pairwise(sorted(values)):
+            before, after = values[earlier], values[later]
+            found = new_slots.get((figure, later)) or new_slots.get((figure, earlier))
+            if found is None or after[0] >= before[0]:
                 continue
+            entry = found
             problems.append(
                 f"{entry.where}: {figure} would fall from {before[0]} (as of {earlier}, "
                 f"{before[1]}) to {after[0]} (as of {later}, {after[1]}); a running total "
@@ -169,21 +169,23 @@ def _broken_relations(conn: sa.Connection, book: FigureBook, entries: list[Entry
     for entry in entries:
         if entry.period_start is None:
             by_date[entry.as_of].append(entry)
-    problems = []
+    problems: list[str] = []
+    if not by_date:
+        return problems
+    involved = {key for relation in book.relations for key in relation.keys}
+    stored = store.timeline(conn, involved)
     for date, dated in sorted(by_date.items()):
-        involved = {key for relation in book.relations for key in relation.keys}
-        stored = store.timeline(conn, involved)
         values = {key: rows[date].value for key, rows in stored.items() if date in rows}
         values.update({entry.figure: entry.value for entry in dated})
         new_keys = {entry.figure for entry in dated}
         for relation in book.relations:
-            if relation.keys <= values.keys() and relation.keys & new_keys:
-                if not relation.holds(values):
-                    wheres = ", ".join(e.where for e in dated if e.figure in relation.keys)
-                    problems.append(
-                        f"{wheres}: on {date} the figures break the rule "
-                        f"'{relation.text}' ({relation.where}): {relation.explain(values)}"
-                    )
+            applies = relation.keys <= values.keys() and relation.keys & new_keys
+            if applies and not relation.holds(values):
+                wheres = ", ".join(e.where for e in dated if e.figure in relation.keys)
+                problems.append(
+                    f"{wheres}: on {date} the figures break the rule "
+                    f"'{relation.text}' ({relation.where}): {relation.explain(values)}"
+                )
     return problems
 
 

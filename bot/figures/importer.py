@@ -19,7 +19,9 @@ def read_file(path: Path) -> list[Entry]:
     """Every entry in a CSV or JSON file; all problems reported together, with their lines."""
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
-            raise FigureError(f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB; is it the right file?")
+            raise FigureError(
+                f"{path}: larger than {MAX_FILE_BYTES // 1_000_000} MB; is it the right file?"
+            )
         raw = path.read_bytes()
     except FileNotFoundError:
         raise FigureError(f"{path}: file not found") from None
@@ -106,11 +108,15 @@ def parse_json(text: str, name: str) -> list[Entry]:
         date_text = data.get("period") or data.get("as_of")
         source, values = data.get("source"), data.get("values")
         if not isinstance(date_text, str) or not isinstance(source, str):
-            raise FigureError(f'{name}: a snapshot needs "as_of" (or "period") and "source" as text')
+            raise FigureError(
+                f'{name}: a snapshot needs "as_of" (or "period") and "source" as text'
+            )
         if not isinstance(values, dict) or not values:
             raise FigureError(f'{name}: a snapshot needs "values": {{"figure": number, ...}}')
         for figure, value in values.items():
-            entry = _entry(f"{name}: {figure}", date_text, str(figure), _text(value), source, problems)
+            entry = _entry(
+                f"{name}: {figure}", date_text, str(figure), _text(value), source, problems
+            )
             if entry:
                 entries.append(entry)
     elif isinstance(data, list):

@@ -43,6 +43,7 @@ _ATTR: Final = re.compile(r"([^\s=/>\"']+)(?:\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s\"'>
 # Digit counts are capped so a runaway entity is reported instead of overflowing int().
 _ENTITY: Final = re.compile(r"&(?:(lt|gt|amp|quot)|#([0-9]{1,8})|#[xX]([0-9A-Fa-f]{1,6}));")
 _NAMED: Final = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_MARK_END: Final = re.compile("[။၊][\"'”’»)\\]]*$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,11 +243,17 @@ def _segments(tokens: list[_Token]) -> tuple[list[list[_Token]], list[str]]:
     """Cut tokens into unbreakable segments; gaps[j] is the whitespace before segments[j]."""
     segments: list[list[_Token]] = [[]]
     gaps = [""]
+    after_mark = False
     for tok in tokens:
         if isinstance(tok, _Tag):
             segments[-1].append(tok)
             continue
-        for k, chunk in enumerate(_GAP.split(tok.raw)):
+        # A Burmese mark just before a tag is a break opportunity too, as in "က။<b>ခ".
+        pieces = _GAP.split(tok.raw)
+        if after_mark and pieces[0]:
+            gaps.append("")
+            segments.append([])
+        for k, chunk in enumerate(pieces):
             if k % 2:
                 gaps.append(chunk)
                 segments.append([])
@@ -257,6 +264,7 @@ def _segments(tokens: list[_Token]) -> tuple[list[list[_Token]], list[str]]:
                     segments.append([])
                 if piece:
                     segments[-1].append(_Text(piece, _decode(piece, 0)))
+        after_mark = bool(_MARK_END.search(pieces[-1]))
     return segments, gaps
 
 

@@ -132,6 +132,8 @@ def _pack(
         for start, end in _units(levels, lo, hi, level):
             if current is not None and fits(current, end, len(ranges) + 1):
                 continue
+            # A unit that will not join the current part starts a fresh one, even when it
+            # must itself be cut, so a long sentence begins a post instead of trailing one.
             if current is not None:
                 ranges.append((current, start))
                 current = None

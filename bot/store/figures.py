@@ -38,7 +38,7 @@ def _select() -> sa.Select[tuple[object, ...]]:
             snapshots.c.entered_by,
             snapshots.c.entered_at,
             snapshots.c.correction,
-            snapshots.c.id,
+            snapshots.c.id.label("snapshot_id"),
         )
         .join(snapshots, snapshots.c.id == values.c.snapshot_id)
         # Later entries for the same date supersede earlier ones: order so the last wins.
@@ -47,7 +47,7 @@ def _select() -> sa.Select[tuple[object, ...]]:
 
 
 def _rows(conn: sa.Connection, query: sa.Select[tuple[object, ...]]) -> list[StoredValue]:
-    return [StoredValue(*row) for row in conn.execute(query)]
+    return [StoredValue(**row._asdict()) for row in conn.execute(query)]
 
 
 def timeline(conn: sa.Connection, figures: Iterable[str]) -> dict[str, dict[dt.date, StoredValue]]:
@@ -136,7 +136,9 @@ def append(
             origin=origin,
         )
     )
-    snapshot_id = int(result.inserted_primary_key[0])
+    key = result.inserted_primary_key
+    assert key is not None  # every insert into a table with a serial key returns one
+    snapshot_id = int(key[0])
     conn.execute(
         values.insert(),
         [

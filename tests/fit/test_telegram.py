@@ -56,7 +56,10 @@ def check_parts(html: str, parts: list[str], limit: int) -> None:
         ("<div>x</div>", "<div> is not allowed"),
         ("<h1>Title</h1>", "<h1> is not allowed"),
         ("<img src='x.png'>", "<img> is not allowed"),
-        ("<font color=red>x</font>", "<font> is not allowed in Telegram HTML; Telegram accepts only"),
+        (
+            "<font color=red>x</font>",
+            "<font> is not allowed in Telegram HTML; Telegram accepts only",
+        ),
         ("<b/>", "<b/> at character 1 is not allowed"),
         ("<b>bold", "<b> opened at character 1 is never closed; add </b>"),
         ("<b><i>x</b></i>", "</b> at character 8 does not match <i> opened at character 4"),
@@ -134,7 +137,9 @@ def test_html_that_fits_is_returned_unchanged() -> None:
 
 def test_ten_thousand_characters_with_long_bold_and_burmese() -> None:
     intro = "Monthly figures from the documentation team. " * 10
-    bold = " ".join(f"In township {i}, {i * 3} people were detained &amp; held." for i in range(120))
+    bold = " ".join(
+        f"In township {i}, {i * 3} people were detained &amp; held." for i in range(120)
+    )
     burmese = "\n\n".join(
         "မြန်မာနိုင်ငံတွင် လူ့အခွင့်အရေး ချိုးဖောက်မှုများ ဆက်လက်ဖြစ်ပွားနေသည်။ " * 6 for _ in range(12)
     )

@@ -161,7 +161,9 @@ def test_splitting_is_deterministic() -> None:
 
 
 ENGLISH = st.text(alphabet="abcdefghijklmnopqrstuvwxyz", min_size=1, max_size=12)
-BURMESE = st.text(alphabet="ကခဂဃငစဆဇညတထဒနပဖဗဘမယရလဝသဟအ\u102d\u102f\u1031\u103a\u1039", min_size=1, max_size=12)
+BURMESE = st.text(
+    alphabet="ကခဂဃငစဆဇညတထဒနပဖဗဘမယရလဝသဟအ\u102d\u102f\u1031\u103a\u1039", min_size=1, max_size=12
+)
 EMOJI = st.sampled_from(["😀", "🇲🇲", "✊"])
 URL = st.builds(lambda s: f"https://example.org/{s}", ENGLISH)
 WORD = st.one_of(ENGLISH, BURMESE, EMOJI, URL)

@@ -1,0 +1,27 @@
+# Sourced by scripts/run and scripts/check: make .venv and install the bot into it when needed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+PYTHON="${PYTHON:-python3}"
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "spring-bot needs Python 3.11 or newer; '$PYTHON' is $("$PYTHON" --version 2>&1)." >&2
+  exit 1
+fi
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "Creating $VENV ..."
+  if ! "$PYTHON" -m venv "$VENV"; then
+    echo "Could not create a virtual environment. On Debian: apt-get install python3-venv" >&2
+    exit 1
+  fi
+fi
+# Reinstall only when pyproject.toml changed since the last install.
+STAMP="$VENV/.installed"
+if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
+  echo "Installing spring-bot and its dependencies into $VENV ..."
+  "$VENV/bin/python" -m pip install --quiet --upgrade pip
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]"
+  touch "$STAMP"
+fi
+export PATH="$VENV/bin:$PATH"
+cd "$ROOT"
