@@ -133,7 +133,7 @@ def show(ctx: click.Context, as_of: str | None, lang: str) -> None:
     """The newest value of every figure (on or before --as-of)."""
     from bot.errors import FigureError
     from bot.figures.entries import parse_date
-    from bot.lang import number
+    from bot.lang import digits, number
     from bot.store.figures import latest
 
     app = get_app(ctx)
@@ -153,7 +153,7 @@ def show(ctx: click.Context, as_of: str | None, lang: str) -> None:
                 key,
                 figure.label.get(lang),
                 number(stored.value, lang) if stored else "—",
-                str(stored.as_of) if stored else "not entered",
+                digits(str(stored.as_of), lang) if stored else "not entered",
                 stored.source if stored else "",
             )
         )

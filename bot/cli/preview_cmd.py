@@ -73,7 +73,7 @@ def _preview(
         raise ConfigError(str(exc)) from None
     occasion = occasion_for(app.settings, message, day, app.today())
     with app.engine.connect() as conn:
-        newest = newest_date(conn)
+        newest = newest_date(conn, occasion.on)
     click.echo(f"{message.name}: {message.settings.description}")
     click.echo(occasion_line(occasion, str(newest) if newest else None))
     click.echo("")
@@ -88,19 +88,49 @@ def _preview(
 @click.command()
 @click.pass_context
 def run(ctx: click.Context) -> None:
-    """The main job. For now: preview every message for today from the stored figures."""
+    """The main job. For now: preview every message from the newest stored figures."""
+    import datetime as dt
+
     from bot.compose.messages import list_messages
+    from bot.store.figures import newest_date
 
     app = get_app(ctx)
+    today = app.today()
+    org = app.settings.file.organisation.short_name
+    click.echo(f"spring-bot · {org} · today is {today} ({app.settings.file.timezone})")
+    click.echo(f"Database: {_masked(app.settings.database_url)}")
+    with app.engine.connect() as conn:
+        newest = newest_date(conn)
+    if newest is None:
+        click.echo("No figures are entered yet: use `bot figures set` or `bot figures import`.")
+        return
+    # Compose as on the day after the newest figures, the day they would have gone out.
+    on = newest + dt.timedelta(days=1)
     click.echo(
-        f"spring-bot · {app.settings.file.organisation.short_name} · {app.settings.file.timezone}"
-    )
-    click.echo(f"Database: {app.settings.database_url}")
-    click.echo(
-        "Posting on a schedule is not available yet: showing what each message would say today.\n"
+        f"Newest figures: {newest} ({(today - newest).days} days old). Posting on a schedule "
+        f"is not available yet; previewing each message as composed on {on}.\n"
     )
     failures = 0
     for name in list_messages(app.settings.messages_dir):
-        failures += _preview(ctx, name, None, ALL, ALL, app.settings.home / "var" / "preview")
+        message = app.composer.message(name)
+        day = on
+        if message.settings.event:
+            from bot.occasions import latest_anniversary
+
+            event = app.settings.file.events[message.settings.event]
+            found = latest_anniversary(event.date, on)
+            if found is None:
+                click.echo(f"{name}: no anniversary of {event.date} yet on {on}; skipped.\n")
+                continue
+            day = found.on
+        failures += _preview(
+            ctx, name, day.isoformat(), ALL, ALL, app.settings.home / "var" / "preview"
+        )
     if failures:
-        click.secho(f"{failures} editions cannot be sent as they are (see above).", fg="red")
+        click.secho(f"{failures} editions cannot be sent as shown (see above).", fg="red")
+
+
+def _masked(url: str) -> str:
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)

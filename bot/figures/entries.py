@@ -48,11 +48,27 @@ _MY_TO_LATIN = str.maketrans("၀၁၂၃၄၅၆၇၈၉", "0123456789")
 
 
 def parse_date(text: str) -> dt.date:
-    """A date written YYYY-MM-DD."""
+    """A date written YYYY-MM-DD (Burmese digits accepted)."""
+    latin = text.strip().translate(_MY_TO_LATIN)
     try:
-        return dt.date.fromisoformat(text.strip())
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", latin):
+            raise ValueError
+        return dt.date.fromisoformat(latin)
     except ValueError:
         raise ValueError(f"{text!r} is not a date written YYYY-MM-DD") from None
+
+
+MAX_TEXT = {"source": 2000, "who": 200}
+
+
+def unstorable(text: str) -> str | None:
+    """Why `text` cannot be stored as given (control characters, broken Unicode), or None."""
+    for char in text:
+        if char in "\t":
+            continue
+        if ord(char) < 32 or ord(char) == 127 or 0xD800 <= ord(char) <= 0xDFFF:
+            return f"contains a character that cannot be stored (U+{ord(char):04X})"
+    return None
 
 
 def parse_period(text: str) -> tuple[dt.date, dt.date]:
@@ -114,6 +130,11 @@ def _check_definition(book: FigureBook, entry: Entry, problems: list[str]) -> bo
         return False
     if not entry.source.strip():
         problems.append(f"{entry.where}: {entry.figure} has no source; say where it was published")
+        return False
+    bad = unstorable(entry.source)
+    if bad or len(entry.source) > MAX_TEXT["source"]:
+        reason = bad or f"is longer than {MAX_TEXT['source']} characters"
+        problems.append(f"{entry.where}: the source of {entry.figure} {reason}")
         return False
     return True
 
@@ -224,6 +245,10 @@ def enter(
     """Check and store entries in one transaction: all of them or none."""
     if not entries:
         raise FigureError("no figures given")
+    bad_name = unstorable(entered_by)
+    if bad_name or not entered_by.strip() or len(entered_by) > MAX_TEXT["who"]:
+        reason = bad_name or f"must be 1 to {MAX_TEXT['who']} characters"
+        raise FigureError(f"the name of who enters the figures (--by or BOT_USER) {reason}")
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Serialise entries so two people cannot both pass the "never falls" check

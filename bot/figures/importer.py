@@ -30,12 +30,19 @@ def read_file(path: Path) -> list[Entry]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise FigureError(f"{path}: not UTF-8 text (bad byte at position {exc.start})") from None
+        line = raw[: exc.start].count(b"\n") + 1
+        raise FigureError(
+            f"{path}:{line}: not UTF-8 text; save the file as 'CSV UTF-8' and import it again"
+        ) from None
     if path.suffix.lower() == ".json":
-        return parse_json(text, str(path))
-    if path.suffix.lower() in (".csv", ".txt"):
-        return parse_csv(text, str(path))
-    raise FigureError(f"{path}: unknown file type {path.suffix!r}; use .csv or .json")
+        entries = parse_json(text, str(path))
+    elif path.suffix.lower() in (".csv", ".txt"):
+        entries = parse_csv(text, str(path))
+    else:
+        raise FigureError(f"{path}: unknown file type {path.suffix!r}; use .csv or .json")
+    if not entries:
+        raise FigureError(f"{path}: no figures in the file")
+    return entries
 
 
 def _entry(
@@ -55,7 +62,8 @@ def _entry(
 
 def parse_csv(text: str, name: str) -> list[Entry]:
     """Entries from CSV text with a header `date,figure,value,source`."""
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: a quote that is never closed must be an error, not swallow the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [column.strip().lower() for column in next(reader)]
     except StopIteration:
@@ -71,13 +79,24 @@ def parse_csv(text: str, name: str) -> list[Entry]:
     index = {column: header.index(column) for column in CSV_COLUMNS}
     entries: list[Entry] = []
     problems: list[str] = []
+    row_start = 2
     try:
         for row in reader:
-            where = f"{name}:{reader.line_num}"
+            where = f"{name}:{row_start}"
+            row_start = reader.line_num + 1
             if not any(cell.strip() for cell in row):
                 continue
-            if len(row) < len(header):
-                problems.append(f"{where}: expected {len(header)} columns, found {len(row)}")
+            if len(row) != len(header):
+                hint = ""
+                if len(row) > len(header):
+                    hint = "; a number written with a comma (25,931) must be in quotes"
+                problems.append(f"{where}: expected {len(header)} columns, found {len(row)}{hint}")
+                continue
+            if any("\n" in cell or "\r" in cell for cell in row):
+                problems.append(
+                    f'{where}: a quote (") opened on this line is closed only on line '
+                    f"{reader.line_num}; check the quotes"
+                )
                 continue
             cells = {column: row[position] for column, position in index.items()}
             entry = _entry(
@@ -86,7 +105,10 @@ def parse_csv(text: str, name: str) -> list[Entry]:
             if entry:
                 entries.append(entry)
     except csv.Error as exc:
-        problems.append(f"{name}:{reader.line_num}: cannot read this line: {exc}")
+        reason = (
+            'a quote (") opened on this line is never closed' if "end of data" in str(exc) else exc
+        )
+        problems.append(f"{name}:{row_start}: cannot read this line: {reason}")
     if problems:
         raise Problems(problems)
     return entries
@@ -102,6 +124,10 @@ def parse_json(text: str, name: str) -> list[Entry]:
         data: Any = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FigureError(f"{name}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise FigureError(
+            f"{name}: the JSON is nested too deeply to be a list of figures"
+        ) from None
     problems: list[str] = []
     entries: list[Entry] = []
     if isinstance(data, dict):

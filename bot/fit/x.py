@@ -2,34 +2,15 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Final
 
 from twitter_text import parse_tweet
 
 from bot.errors import FitError
+from bot.fit.breaks import PARAGRAPH, SENTENCE, cuts, level, pack, strip
 
 X_LIMIT: Final = 280
-
-# Break levels, most preferred first. A thread breaks between sentences (levels up to
-# _SENTENCE); clauses and plain spaces are only used inside a sentence too long for one post.
-_PARAGRAPH, _LINE, _SENTENCE, _CLAUSE, _SPACE = range(5)
-
-# No-break spaces are left out on purpose: writers use them to keep two words together.
-# U+200B is in because Burmese text often marks phrase boundaries with it instead of a space.
-_GAP_CHAR = r"(?:[^\S\u00a0\u2007\u202f]|\u200b)"
-_GAP: Final = re.compile(f"({_GAP_CHAR}+)")
-_LEADING: Final = re.compile(f"^{_GAP_CHAR}+")
-_TRAILING: Final = re.compile(f"{_GAP_CHAR}+$")
-_CLOSERS = "\"'”’»)\\]"
-_SENTENCE_END: Final = re.compile(f"[.!?…။][{_CLOSERS}]*$")
-_CLAUSE_END: Final = re.compile(f"[,;:၊][{_CLOSERS}]*$")
-# Burmese often has no space after ။ or ၊, so the mark itself (with any closing quote)
-# has to count as a break opportunity, or a whole Burmese paragraph would be one "word".
-_MYANMAR_MARK: Final = re.compile(
-    f"(?<=[။၊])(?![။၊{_CLOSERS}])(?!$)|(?<=[။၊][{_CLOSERS}])(?![{_CLOSERS}])(?!$)"
-)
 
 Numbering = Callable[[int, int], str]
 
@@ -41,7 +22,7 @@ def weighted_length(text: str) -> int:
 
 def split_thread(text: str, limit: int = X_LIMIT, numbering: Numbering | None = None) -> list[str]:
     """Split text into X posts of at most limit weighted characters, numbered if more than one."""
-    whole = _strip(text)
+    whole = strip(text)
     if not whole:
         raise FitError("the X post is empty: there is no text to publish")
     if weighted_length(whole) <= limit:
@@ -69,85 +50,19 @@ def _default_numbering(index: int, total: int) -> str:
     return f"{index}/{total}"
 
 
-def _strip(text: str) -> str:
-    return _TRAILING.sub("", _LEADING.sub("", text))
-
-
-def _level(separator: str, before: str) -> int:
-    newlines = separator.count("\n")
-    if newlines >= 2:
-        return _PARAGRAPH
-    if newlines == 1:
-        return _LINE
-    if _SENTENCE_END.search(before):
-        return _SENTENCE
-    if _CLAUSE_END.search(before):
-        return _CLAUSE
-    return _SPACE
-
-
 def _words(text: str) -> tuple[list[tuple[str, str]], list[int]]:
     """Cut text into (separator before, word) pairs and the break level before each word."""
     words: list[tuple[str, str]] = []
     levels: list[int] = []
-    separator = ""
-    for k, chunk in enumerate(_GAP.split(text)):
-        if k % 2:
-            separator = chunk
-            continue
-        for j, word in enumerate(_MYANMAR_MARK.split(chunk)):
-            if j:
-                separator = ""
-            levels.append(_level(separator, words[-1][1]) if words else _PARAGRAPH)
-            words.append((separator, word))
+    for gap, word in cuts(text):
+        levels.append(level(gap, words[-1][1]) if gap is not None else PARAGRAPH)
+        words.append((gap or "", word))
     return words, levels
 
 
 def _render(words: list[tuple[str, str]], start: int, end: int) -> str:
     # The separator before the first word is where the previous part ended, so it is dropped.
     return words[start][1] + "".join(sep + word for sep, word in words[start + 1 : end])
-
-
-def _units(levels: list[int], lo: int, hi: int, level: int) -> Iterator[tuple[int, int]]:
-    start = lo
-    for i in range(lo + 1, hi):
-        if levels[i] <= level:
-            yield start, i
-            start = i
-    yield start, hi
-
-
-def _pack(
-    levels: list[int],
-    top: int,
-    fits: Callable[[int, int, int], bool],
-    too_long: Callable[[int, int], FitError],
-) -> list[tuple[int, int]]:
-    """Greedily pack units of break level top into parts, cutting finer only when one must."""
-    ranges: list[tuple[int, int]] = []
-    current: int | None = None
-
-    def place(lo: int, hi: int, level: int) -> None:
-        nonlocal current
-        for start, end in _units(levels, lo, hi, level):
-            if current is not None and fits(current, end, len(ranges) + 1):
-                continue
-            # A unit that will not join the current part starts a fresh one, even when it
-            # must itself be cut, so a long sentence begins a post instead of trailing one.
-            if current is not None:
-                ranges.append((current, start))
-                current = None
-            if fits(start, end, len(ranges) + 1):
-                current = start
-            elif end - start == 1:
-                raise too_long(start, len(ranges) + 1)
-            else:
-                place(start, end, level + 1)
-
-    place(0, len(levels), top)
-    if current is not None:
-        ranges.append((current, len(levels)))
-    return ranges
 
 
 def _pack_thread(
@@ -159,7 +74,8 @@ def _pack_thread(
     def too_long(at: int, index: int) -> FitError:
         return _word_too_long(words[at][1], limit, number(index, n))
 
-    return _pack(levels, _SENTENCE, fits, too_long)
+    # Posts break between sentences; clauses and spaces are only used inside a long one.
+    return pack(levels, SENTENCE, fits, too_long)
 
 
 def _finish(

@@ -93,9 +93,11 @@ def history(conn: sa.Connection, figure: str) -> list[StoredValue]:
     return _rows(conn, _select().where(values.c.figure == figure))
 
 
-def newest_date(conn: sa.Connection) -> dt.date | None:
-    """The newest as-of date of any running value."""
+def newest_date(conn: sa.Connection, on_or_before: dt.date | None = None) -> dt.date | None:
+    """The newest as-of date of any running value (on or before a date, if given)."""
     query = sa.select(sa.func.max(values.c.as_of)).where(values.c.period_start.is_(None))
+    if on_or_before is not None:
+        query = query.where(values.c.as_of <= on_or_before)
     result: dt.date | None = conn.execute(query).scalar()
     return result
 
