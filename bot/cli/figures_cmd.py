@@ -7,10 +7,14 @@ import getpass
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli import get_app
+
+if TYPE_CHECKING:
+    from bot.figures.entries import Entry
 
 
 def _who(by: str | None) -> str:
@@ -43,7 +47,7 @@ def set_figures(
 ) -> None:
     """Enter figures, e.g. killed=4474 arrested=25931 --as-of 2024-01-31 --source URL."""
     from bot.errors import FigureError, Problems
-    from bot.figures.entries import Entry, enter, parse_count, parse_date, parse_period
+    from bot.figures.entries import Entry, parse_count, parse_date, parse_period
 
     if bool(as_of) == bool(period):
         raise FigureError("give either --as-of DATE or --period START..END (one of them)")
@@ -69,6 +73,14 @@ def set_figures(
         entries.append(Entry(key.strip(), value, day, period_start, source, assignment))
     if problems:
         raise Problems(problems)
+    _enter(ctx, entries, by, "figures set", correction)
+
+
+def _enter(
+    ctx: click.Context, entries: list[Entry], by: str | None, origin: str, correction: str | None
+) -> None:
+    from bot.figures.entries import enter
+
     app = get_app(ctx)
     outcome = enter(
         app.engine,
@@ -76,7 +88,7 @@ def set_figures(
         entries,
         entered_by=_who(by),
         now=app.clock(),
-        origin="figures set",
+        origin=origin,
         correction=correction,
     )
     _report(outcome.stored, outcome.unchanged)
@@ -102,7 +114,6 @@ def import_figures(
     ctx: click.Context, file: Path, correction: str | None, by: str | None, if_empty: bool
 ) -> None:
     """Import figures from CSV (date,figure,value,source) or JSON; all rows or none."""
-    from bot.figures.entries import enter
     from bot.figures.importer import read_file
     from bot.store.figures import count_values
 
@@ -112,17 +123,7 @@ def import_figures(
             if count_values(conn):
                 click.echo("The store already holds figures; nothing imported.")
                 return
-    entries = read_file(file)
-    outcome = enter(
-        app.engine,
-        app.book,
-        entries,
-        entered_by=_who(by),
-        now=app.clock(),
-        origin=f"import {file.name}"[:500],
-        correction=correction,
-    )
-    _report(outcome.stored, outcome.unchanged)
+    _enter(ctx, read_file(file), by, f"import {file.name}"[:500], correction)
 
 
 @figures.command("show")

@@ -10,13 +10,12 @@ from pathlib import Path
 import jinja2
 from jinja2 import nodes
 
-from bot.compose.context import Occasion, Usage, build_context
-from bot.compose.drafts import Composer
+from bot.compose.context import Occasion
+from bot.compose.drafts import Composer, Failure, Figures
 from bot.compose.messages import Message
 from bot.compose.render import describe
 from bot.config.figuredefs import FigureBook
 from bot.config.settings import Settings
-from bot.errors import BotError
 from bot.occasions import nth_anniversary
 from bot.store.figures import StoredValue
 
@@ -136,22 +135,9 @@ def trial_problems(
         key: {early[key].as_of: early[key], running[key].as_of: running[key]}
         for key in book.figures
     }
-    problems = []
-    for lang in settings.file.languages:
-        for channel in message.settings.channels:
-            usage = Usage()
-            context = build_context(
-                settings=settings,
-                book=book,
-                occasion=occasion,
-                lang=lang,
-                running=running,
-                period=period,
-                history=history,
-                usage=usage,
-            )
-            try:
-                composer.edition(message, channel, lang, context, usage)
-            except BotError as exc:
-                problems.append(f"{message.name} ({channel}, {lang}): {exc}")
-    return problems
+    editions = composer.render_all(message, occasion, Figures(running, period, history))
+    return [
+        f"{edition.message} ({edition.channel}, {edition.lang}): {edition.reason}"
+        for edition in editions
+        if isinstance(edition, Failure)
+    ]

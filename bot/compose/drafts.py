@@ -52,6 +52,15 @@ class Failure:
 Edition = Draft | Failure
 
 
+@dataclass(frozen=True)
+class Figures:
+    """The stored values an occasion is composed from."""
+
+    running: dict[str, store.StoredValue]
+    period: dict[str, store.StoredValue]
+    history: dict[str, dict[dt.date, store.StoredValue]]
+
+
 def occasion_for(
     settings: Settings, message: Message, on: dt.date | None, today: dt.date
 ) -> Occasion:
@@ -107,6 +116,19 @@ class Composer:
                 a = occasion.anniversary
                 period = store.for_period(conn, a.span_start, a.span_end)
             history = store.timeline(conn, list(self.book.figures))
+        return self.render_all(
+            message, occasion, Figures(running, period, history), langs, channels
+        )
+
+    def render_all(
+        self,
+        message: Message,
+        occasion: Occasion,
+        figures: Figures,
+        langs: list[str] | None = None,
+        channels: list[str] | None = None,
+    ) -> list[Edition]:
+        """Render every edition from figures already loaded (or made up, for checks)."""
         editions: list[Edition] = []
         for lang in langs or list(self.settings.file.languages):
             for channel in channels or list(message.settings.channels):
@@ -116,9 +138,9 @@ class Composer:
                     book=self.book,
                     occasion=occasion,
                     lang=lang,
-                    running=running,
-                    period=period,
-                    history=history,
+                    running=figures.running,
+                    period=figures.period,
+                    history=figures.history,
                     usage=usage,
                 )
                 try:
