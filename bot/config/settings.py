@@ -49,11 +49,19 @@ class Event(_Strict):
 
 class XSettings(_Strict):
     enabled: bool = True
-    # Names of environment variables, never the secrets themselves.
+    # Names of environment variables, never the secrets themselves (NAME_FILE also works).
     consumer_key_env: str = "BOT_X_CONSUMER_KEY"
     consumer_secret_env: str = "BOT_X_CONSUMER_SECRET"
     access_token_env: str = "BOT_X_ACCESS_TOKEN"
     access_token_secret_env: str = "BOT_X_ACCESS_TOKEN_SECRET"
+    # For a self-hosted gateway or a test server; X's own API otherwise.
+    base_url: str = "https://api.x.com"
+    timeout_seconds: float = Field(default=30, gt=0)
+    # Checked before each post: X bills per post, and more for a post with a link.
+    posts_per_day: int = Field(default=17, ge=0)
+    spend_per_day_usd: float = Field(default=1.0, ge=0)
+    price_per_post_usd: float = Field(default=0.015, ge=0)
+    price_per_post_with_link_usd: float = Field(default=0.20, ge=0)
 
 
 class TelegramSettings(_Strict):
@@ -61,14 +69,32 @@ class TelegramSettings(_Strict):
     chat: str = ""
     token_env: str = "BOT_TELEGRAM_TOKEN"
     base_url: str = "https://api.telegram.org/bot"
+    timeout_seconds: float = Field(default=30, gt=0)
+
+
+class DkimSettings(_Strict):
+    domain: str
+    selector: str
+    private_key_env: str = "BOT_DKIM_PRIVATE_KEY"
 
 
 class EmailSettings(_Strict):
     enabled: bool = True
     sender: str = ""
     host_env: str = "BOT_SMTP_HOST"
+    port: int = Field(default=587, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
     username_env: str = "BOT_SMTP_USERNAME"
     password_env: str = "BOT_SMTP_PASSWORD"
+    timeout_seconds: float = Field(default=60, gt=0)
+    # Persistent connections kept open while sending, and messages per second (0: no limit).
+    connections: int = Field(default=4, ge=1, le=50)
+    rate_per_second: float = Field(default=0, ge=0)
+    # Where subscribers unsubscribe (the web page's address); a token is appended.
+    unsubscribe_base_url: str = "http://localhost:8080/unsubscribe/"
+    unsubscribe_mailto: str = ""
+    list_id: str = ""
+    dkim: DkimSettings | None = None
 
 
 class Channels(_Strict):
@@ -133,6 +159,22 @@ class Settings:
     def outbox_dir(self) -> Path:
         """Where posts for unconfigured channels are written."""
         return self.home / self.file.outbox.dir
+
+
+def secret(name: str) -> str | None:
+    """The secret in environment variable `name`, or in the file named by `name`_FILE."""
+    value = os.environ.get(name)
+    if value:
+        return value
+    path = os.environ.get(f"{name}_FILE")
+    if path:
+        try:
+            return Path(path).read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise ConfigError(
+                f"{name}_FILE names {path}, which cannot be read: {exc.strerror}"
+            ) from None
+    return None
 
 
 def home_dir() -> Path:

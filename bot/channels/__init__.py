@@ -1,0 +1,1 @@
+"""Channels: one module per platform behind the small protocol in base.py."""
