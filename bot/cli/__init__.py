@@ -64,10 +64,23 @@ def get_app(ctx: click.Context) -> App:
     return app
 
 
+def who(by: str | None) -> str:
+    """Who is at the keyboard: --by, else BOT_USER, else the login name."""
+    import getpass
+    import os
+
+    return by or os.environ.get("BOT_USER") or getpass.getuser()
+
+
 def register() -> None:
     """Attach the sub-commands (kept in their own modules)."""
-    from bot.cli import config_cmd, figures_cmd, preview_cmd
+    from bot.cli import config_cmd, deliveries_cmd, figures_cmd, preview_cmd, publish_cmd
 
+    main.add_command(publish_cmd.post_now)
+    main.add_command(publish_cmd.history)
+    main.add_command(publish_cmd.show)
+    main.add_command(publish_cmd.retract)
+    main.add_command(deliveries_cmd.deliveries)
     main.add_command(figures_cmd.figures)
     main.add_command(preview_cmd.preview)
     main.add_command(preview_cmd.run)

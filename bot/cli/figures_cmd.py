@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-import getpass
-import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli import get_app
+from bot.cli import get_app, who
 
 if TYPE_CHECKING:
     from bot.figures.entries import Entry
-
-
-def _who(by: str | None) -> str:
-    return by or os.environ.get("BOT_USER") or getpass.getuser()
 
 
 @click.group()
@@ -86,7 +80,7 @@ def _enter(
         app.engine,
         app.book,
         entries,
-        entered_by=_who(by),
+        entered_by=who(by),
         now=app.clock(),
         origin=origin,
         correction=correction,

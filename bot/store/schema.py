@@ -2,7 +2,31 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import sqlalchemy as sa
+
+
+class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; times must be aware")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
 
 metadata = sa.MetaData(
     naming_convention={
@@ -25,7 +49,7 @@ figure_snapshots = sa.Table(
     sa.Column("period_start", sa.Date, nullable=True),
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("entered_by", sa.String(200), nullable=False),
-    sa.Column("entered_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("entered_at", UTCDateTime(), nullable=False),
     sa.Column("correction", sa.Text, nullable=True),
     sa.Column("origin", sa.String(500), nullable=False),
 )
@@ -47,4 +71,84 @@ figure_values = sa.Table(
     sa.Column("period_start", sa.Date, nullable=True),
     sa.CheckConstraint("value >= 0", name="value_not_negative"),
     sa.Index("ix_figure_values_figure_as_of", "figure", "as_of"),
+)
+
+# People who receive email (and, later, Telegram) directly. Minimal here; the subscriber
+# features extend it.
+subscribers = sa.Table(
+    "subscribers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("lang", sa.String(5), nullable=False),
+    # pending (not confirmed yet), active, unsubscribed
+    sa.Column("status", sa.String(20), nullable=False),
+    # The secret in this subscriber's unsubscribe link.
+    sa.Column("token", sa.String(100), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("email", name="uq_subscribers_email"),
+    sa.UniqueConstraint("token", name="uq_subscribers_token"),
+    sa.Index("ix_subscribers_status_lang", "status", "lang"),
+)
+
+# What was decided: one row per message and occasion. `key` makes publishing idempotent.
+publications = sa.Table(
+    "publications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(300), nullable=False),
+    sa.Column("message", sa.String(100), nullable=False),
+    sa.Column("occasion_on", sa.Date, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("retracted_at", UTCDateTime(), nullable=True),
+    sa.Column("retract_reason", sa.Text, nullable=True),
+    sa.UniqueConstraint("key", name="uq_publications_key"),
+)
+
+# The rendered text of one channel and language, stored once and shared by its deliveries.
+editions = sa.Table(
+    "editions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("publication_id", sa.Integer, sa.ForeignKey("publications.id"), nullable=False),
+    sa.Column("channel", sa.String(30), nullable=False),
+    sa.Column("lang", sa.String(5), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),  # JSON: parts, subject, html
+    sa.Column("figures", sa.Text, nullable=False),  # JSON: the figures it carries and their sources
+)
+
+# Each unit of sending. pending → sending → sent | failed | unknown (| cancelled).
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("publication_id", sa.Integer, sa.ForeignKey("publications.id"), nullable=False),
+    sa.Column("edition_id", sa.Integer, sa.ForeignKey("editions.id"), nullable=False),
+    sa.Column("channel", sa.String(30), nullable=False),
+    sa.Column("target", sa.String(320), nullable=False),
+    sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), nullable=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
+    # The part being sent when the process stopped: that part may or may not have gone out.
+    sa.Column("inflight_part", sa.Integer, nullable=True),
+    sa.Column("ids", sa.Text, nullable=False),  # JSON list of platform ids, one per part sent
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("sent_at", UTCDateTime(), nullable=True),
+    sa.Column("retracted_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint(
+        "publication_id", "channel", "target", "edition_id", name="uq_deliveries_unit"
+    ),
+    sa.Index("ix_deliveries_publication_state", "publication_id", "state"),
+)
+
+# Leases: at most one process holds each (the sender, later the scheduler).
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("owner", sa.String(200), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
 )

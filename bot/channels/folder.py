@@ -1,0 +1,103 @@
+"""The outbox folder: stands in for any channel without credentials.
+
+Social posts are written as one file per part, emails into a Maildir, so staff can read
+exactly what would have gone out, and the bot runs end to end on a machine with no accounts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import mailbox
+import os
+import re
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import ClassVar
+
+from bot.channels.base import Payload, Progress, Rejected, TemporaryFailure
+
+Clock = Callable[[], dt.datetime]
+EmailRenderer = Callable[[Payload], bytes]
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:60] or "post"
+
+
+class FolderChannel:
+    """Writes what a channel would send into `folder/<channel>/`."""
+
+    name: ClassVar[str] = "folder"
+
+    def __init__(
+        self, channel: str, folder: Path, clock: Clock, render_email: EmailRenderer | None = None
+    ) -> None:
+        self.channel = channel
+        self.folder = folder / channel
+        self.clock = clock
+        self.render_email = render_email
+
+    def __repr__(self) -> str:
+        return f"FolderChannel({self.channel!r}, {str(self.folder)!r})"
+
+    async def publish(self, payload: Payload, done: list[str], progress: Progress) -> list[str]:
+        """Write each part not yet written; the ids are the files' paths."""
+        ids = list(done)
+        try:
+            if self.channel == "email":
+                if not done:
+                    await progress.before(0)
+                    ids.append(self._write_mail(payload))
+                    await progress.after(0, ids[-1])
+                return ids
+            stamp = self.clock().strftime("%Y%m%d-%H%M%S")
+            extension = "html" if self.channel == "telegram" else "txt"
+            for index in range(len(done), len(payload.parts)):
+                await progress.before(index)
+                where = _safe(payload.target or self.channel)
+                name = f"{stamp}-{where}-{payload.lang}-part{index + 1}"
+                ids.append(self._write_file(f"{name}.{extension}", payload.parts[index]))
+                await progress.after(index, ids[-1])
+        except OSError as exc:
+            # Disk full or no permission: nothing was written (files appear only when whole).
+            raise TemporaryFailure(f"cannot write to {self.folder}: {exc.strerror}") from None
+        return ids
+
+    def _write_file(self, name: str, text: str) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / name
+        number = 1
+        while target.exists():
+            number += 1
+            target = self.folder / f"{Path(name).stem}-{number}{Path(name).suffix}"
+        # Write aside, then rename: a reader never sees half a post, a full disk leaves none.
+        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return str(target)
+
+    def _write_mail(self, payload: Payload) -> str:
+        if self.render_email is None:
+            raise Rejected("no email renderer configured for the outbox folder")
+        box = mailbox.Maildir(self.folder, create=True)
+        # Maildir writes into tmp/ and moves into new/ only when complete.
+        key = box.add(self.render_email(payload))
+        return str(self.folder / "new" / key)
+
+    async def retract(self, payload: Payload, ids: list[str]) -> None:
+        """Remove the written posts; an email, as with the real channel, cannot be recalled."""
+        if self.channel == "email":
+            raise Rejected("an email cannot be recalled once sent; send a correction instead")
+        for path in ids:
+            Path(path).unlink(missing_ok=True)
+
+    async def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,241 @@
+"""Telegram: each part of a payload is one message in a chat, sent with python-telegram-bot.
+
+Only sendMessage and deleteMessage are used, so the Bot is never `initialize()`d: that would
+cost a getMe call per start and, on a bad token, raise an error whose text holds the token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import warnings
+from typing import ClassVar
+
+import httpx
+from telegram import Bot, LinkPreviewOptions
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.channels.base import (
+    Payload,
+    Progress,
+    RateLimited,
+    Rejected,
+    TemporaryFailure,
+    Uncertain,
+)
+from bot.config.settings import TelegramSettings, secret
+from bot.errors import ChannelError
+
+_HIDDEN = "***"
+_CHAT_SETTING = "[channels.telegram] chat in config/bot.toml"
+# httpx raises these only while opening a connection, before any byte of the request is sent.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+
+
+class _HideTokens(logging.Filter):
+    """Masks bot tokens in log records.
+
+    The Bot API puts the token in the URL path, and httpx logs every request URL at INFO while
+    PTB logs its base URL at DEBUG; neither can be told not to.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tokens: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        hidden = message
+        for token in self.tokens:
+            hidden = hidden.replace(token, _HIDDEN)
+        if hidden != message:
+            record.msg, record.args = hidden, None
+        return True
+
+
+_HIDE_TOKENS = _HideTokens()
+_LOGGERS_WITH_URLS = ("httpx", "telegram.Bot")
+
+
+def _hide_in_logs(token: str) -> None:
+    _HIDE_TOKENS.tokens.add(token)
+    for name in _LOGGERS_WITH_URLS:
+        logger = logging.getLogger(name)
+        if _HIDE_TOKENS not in logger.filters:
+            logger.addFilter(_HIDE_TOKENS)
+
+
+def _retry_after_seconds(exc: RetryAfter) -> float:
+    # An int (with a deprecation warning) if PTB_TIMEDELTA was set to false, else a timedelta.
+    # catch_warnings is process-global, which is safe only because nothing awaits inside it.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value = exc.retry_after
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    return float(value)
+
+
+class TelegramChannel:
+    """Posts to one Telegram chat (a channel, group or user) through the Bot API."""
+
+    name: ClassVar[str] = "telegram"
+
+    def __init__(self, settings: TelegramSettings, token: str) -> None:
+        if not token:
+            raise ValueError("a Telegram bot token is required")
+        self._settings = settings
+        self._token = token
+        # Created on first use, inside the event loop that uses it; `close` lets it go.
+        self._bot: Bot | None = None
+        self._request: HTTPXRequest | None = None
+        _hide_in_logs(token)
+
+    @classmethod
+    def from_settings(cls, settings: TelegramSettings) -> TelegramChannel | None:
+        """The channel, or None when the token's environment variable is not set."""
+        token = secret(settings.token_env)
+        return cls(settings, token) if token else None
+
+    def __repr__(self) -> str:
+        base_url = self._scrub(self._settings.base_url)
+        return f"TelegramChannel(chat={self._settings.chat!r}, base_url={base_url!r}, token='***')"
+
+    async def publish(self, payload: Payload, done: list[str], progress: Progress) -> list[str]:
+        """Send the parts not yet in `done`, one message each, and return every message id."""
+        chat = self._chat(payload)
+        bot = self._client()
+        ids = list(done)
+        total = len(payload.parts)
+        for index in range(len(done), total):
+            await progress.before(index)
+            try:
+                message = await bot.send_message(
+                    chat_id=chat,
+                    text=payload.parts[index],
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+                )
+            except TelegramError as exc:
+                # `from None`: PTB's and httpx's exceptions carry the request, whose URL holds
+                # the token; a logged traceback must not show them.
+                raise self._translate(exc, f"part {index + 1} of {total} to {chat}") from None
+            ids.append(str(message.message_id))
+            await progress.after(index, ids[-1])
+        return ids
+
+    async def retract(self, payload: Payload, ids: list[str]) -> None:
+        """Delete each posted message; one that is already gone counts as deleted."""
+        chat = self._chat(payload)
+        bot = self._client()
+        for platform_id in ids:
+            if not platform_id.isdigit():
+                raise Rejected(f"{platform_id!r} is not a Telegram message id")
+            action = f"deleting message {platform_id} in {chat}"
+            try:
+                await bot.delete_message(chat_id=chat, message_id=int(platform_id))
+            except BadRequest as exc:
+                said = str(exc).lower()
+                # Already deleted; "chat not found" is a different matter, so match it whole.
+                if "message to delete not found" in said:
+                    continue
+                if "can't be deleted" in said:
+                    raise Rejected(
+                        f"Telegram refused {action}: Telegram only allows deleting messages for "
+                        "48 hours; edit or post a correction instead (or, if the message is "
+                        "recent, give the bot the right to delete messages in the chat)"
+                    ) from None
+                raise self._translate(exc, action) from None
+            except TelegramError as exc:
+                error = self._translate(exc, action)
+                # Deleting twice is harmless (the second finds nothing), so an unanswered
+                # delete can simply be tried again.
+                if isinstance(error, Uncertain):
+                    error = TemporaryFailure(str(error))
+                raise error from None
+
+    async def close(self) -> None:
+        """Close the HTTP connections; the channel opens new ones if used again."""
+        request, self._request, self._bot = self._request, None, None
+        if request is not None:
+            await request.shutdown()
+
+    def _client(self) -> Bot:
+        if self._bot is None:
+            # PTB 22.2+ warns about RetryAfter's int seconds as soon as it builds the exception
+            # (no way to read it quietly) unless this opts in to the coming timedelta; an
+            # explicit setting by the operator is kept.
+            os.environ.setdefault("PTB_TIMEDELTA", "true")
+            seconds = self._settings.timeout_seconds
+            self._request = HTTPXRequest(
+                connect_timeout=seconds,
+                read_timeout=seconds,
+                write_timeout=seconds,
+                pool_timeout=seconds,
+            )
+            # The same request object serves getUpdates so that `close` releases everything.
+            self._bot = Bot(
+                self._token,
+                base_url=self._settings.base_url.rstrip("/"),
+                request=self._request,
+                get_updates_request=self._request,
+            )
+        return self._bot
+
+    def _chat(self, payload: Payload) -> str:
+        chat = payload.target or self._settings.chat
+        if not chat:
+            raise Rejected(
+                f"no Telegram chat to post to: set {_CHAT_SETTING} "
+                '(e.g. "@channelname" or "-1001234567890")'
+            )
+        return chat
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._token, _HIDDEN)
+
+    def _translate(self, exc: TelegramError, action: str) -> ChannelError:
+        """The error kind the outbox acts on, with a message that never holds the token."""
+        said = self._scrub(str(exc))
+        if isinstance(exc, RetryAfter):
+            seconds = _retry_after_seconds(exc)
+            return RateLimited(f"Telegram asked to wait {seconds:g} s before {action}", seconds)
+        if isinstance(exc, ChatMigrated):
+            return Rejected(
+                f"Telegram refused {action}: the group became a supergroup; "
+                f'set {_CHAT_SETTING} to "{exc.new_chat_id}"'
+            )
+        if isinstance(exc, InvalidToken):
+            # 401 (revoked token) or 404 (malformed token, or a wrong base_url).
+            return Rejected(
+                f"the Telegram token is not valid; check {self._settings.token_env} ({said})"
+            )
+        if isinstance(exc, Forbidden | BadRequest):
+            return Rejected(f"Telegram refused {action}: {said}")
+        if isinstance(exc.__cause__, _NOT_SENT):
+            return TemporaryFailure(f"could not reach Telegram for {action}: {said}")
+        if isinstance(exc, TimedOut):
+            # A read or write timeout: the request may have reached Telegram and been posted.
+            return Uncertain(
+                f"no answer from Telegram within {self._settings.timeout_seconds:g} s for "
+                f"{action}; it may have been posted"
+            )
+        # Anything else (a dropped connection, a 5xx, an unreadable answer) may have come after
+        # Telegram accepted the message: a 502/504 from its front end says nothing about the
+        # server behind it, and Telegram gives no way to send idempotently. A duplicate post in
+        # a public channel is worse than a check by staff, so these are Uncertain.
+        kind = "network error" if isinstance(exc, NetworkError) else "error"
+        return Uncertain(f"Telegram {kind} during {action}, it may have been posted: {said}")

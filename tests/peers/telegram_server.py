@@ -1,0 +1,350 @@
+"""A fake Telegram Bot API over real HTTP on 127.0.0.1, for tests.
+
+    with FakeTelegram() as telegram:
+        settings = TelegramSettings(chat="@news", base_url=telegram.base_url)
+        telegram.script("sendMessage", error(429, "Too Many Requests", retry_after=3))
+        ...
+        assert [call.params["text"] for call in telegram.calls_to("sendMessage")] == [...]
+
+Every call is recorded as a `Call` (method, params, token from the /bot<TOKEN>/ path). Each
+method has a handler that answers like Telegram and keeps state (`messages` that landed,
+`deleted`); `script(method, *replies)` queues answers that override the handler for the next
+calls to that method, one reply per call. A new method is one more entry in `handlers`: a function
+taking the `Call` and returning the `result`, or raising `ApiError` (e.g. getUpdates for admin
+commands).
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.peers.ports import free_port
+
+
+class ApiError(Exception):
+    """Raised by a handler: answered as `{"ok": false, "error_code": …, "description": …}`."""
+
+    def __init__(self, code: int, description: str, **parameters: Any) -> None:
+        super().__init__(description)
+        self.code = code
+        self.description = description
+        self.parameters = parameters
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "ok": False,
+            "error_code": self.code,
+            "description": self.description,
+        }
+        if self.parameters:
+            body["parameters"] = self.parameters
+        return body
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request as the fake received it. Form values are strings, as PTB sends them."""
+
+    method: str
+    params: dict[str, Any]
+    token: str
+
+    def json(self, name: str) -> Any:
+        """A parameter PTB sent JSON-encoded (link_preview_options, reply_markup, …)."""
+        value = self.params[name]
+        return json.loads(value) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A scripted answer to one call. `Reply()` is the handler's normal answer."""
+
+    # Replaces the handler's answer when set.
+    body: dict[str, Any] | None = None
+    status: int = 200
+    # Whether the handler runs, i.e. the call takes effect (a message lands).
+    applied: bool = True
+    # Seconds to wait before answering, and whether to close the connection instead.
+    delay: float = 0.0
+    drop: bool = False
+
+
+def ok(result: Any) -> Reply:
+    """Answer `{"ok": true, "result": result}` without running the handler."""
+    return Reply(body={"ok": True, "result": result}, applied=False)
+
+
+def error(
+    code: int,
+    description: str,
+    *,
+    retry_after: int | None = None,
+    migrate_to_chat_id: int | None = None,
+) -> Reply:
+    """Answer a Bot API error; nothing takes effect."""
+    parameters = {"retry_after": retry_after, "migrate_to_chat_id": migrate_to_chat_id}
+    found = ApiError(code, description, **{k: v for k, v in parameters.items() if v is not None})
+    return Reply(body=found.body(), status=code, applied=False)
+
+
+def delayed(seconds: float) -> Reply:
+    """Take effect at once, answer normally only after `seconds` (a client timeout)."""
+    return Reply(delay=seconds)
+
+
+def dropped(*, applied: bool = True) -> Reply:
+    """Close the connection without answering, after taking effect unless `applied` is False."""
+    return Reply(drop=True, applied=applied)
+
+
+Handler = Callable[[Call], Any]
+
+
+class FakeTelegram:
+    """The fake server; a context manager that starts and stops it."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.calls: list[Call] = []
+        # Messages that landed, by (chat_id as sent, message_id), and those deleted since.
+        self.messages: dict[tuple[str, int], dict[str, Any]] = {}
+        self.deleted: list[tuple[str, int]] = []
+        self.handlers: dict[str, Handler] = {
+            "getMe": self._get_me,
+            "sendMessage": self._send_message,
+            "deleteMessage": self._delete_message,
+            "editMessageText": self._edit_message_text,
+        }
+        self._script: defaultdict[str, deque[Reply]] = defaultdict(deque)
+        self._next_message_id = 100
+        self._lock = threading.RLock()
+        # Set on stop, so that a delayed answer does not keep a thread (or the test) waiting.
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def base_url(self) -> str:
+        """For `TelegramSettings.base_url`: the token and method are appended by PTB."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def script(self, method: str, *replies: Reply) -> None:
+        """Answer the next calls to `method` with `replies`, in order, then normally again."""
+        with self._lock:
+            self._script[method].extend(replies)
+
+    def calls_to(self, method: str) -> list[Call]:
+        """The calls to `method`, in the order received."""
+        with self._lock:
+            return [call for call in self.calls if call.method == method]
+
+    def texts(self) -> list[str]:
+        """The text of each message that landed and is still there, oldest first."""
+        with self._lock:
+            return [message["text"] for message in self.messages.values()]
+
+    @property
+    def tokens(self) -> set[str]:
+        """Every token used in a request path."""
+        with self._lock:
+            return {call.token for call in self.calls}
+
+    def start(self) -> None:
+        server = _Server(("127.0.0.1", self.port), _RequestHandler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-telegram"
+        )
+        self._thread.daemon = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeTelegram:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # Called by the request handler's thread.
+
+    def answer(self, call: Call) -> tuple[Reply, int, dict[str, Any]]:
+        with self._lock:
+            self.calls.append(call)
+            script = self._script.get(call.method)
+            reply = script.popleft() if script else Reply()
+            status, body = 200, {"ok": True, "result": True}
+            if reply.applied:
+                status, body = self._handle(call)
+        if reply.body is not None:
+            status, body = reply.status, reply.body
+        return reply, status, body
+
+    def wait(self, seconds: float) -> bool:
+        """Wait `seconds`; False if the fake is stopping meanwhile."""
+        return not self._stopping.wait(seconds)
+
+    def _handle(self, call: Call) -> tuple[int, dict[str, Any]]:
+        handler = self.handlers.get(call.method)
+        try:
+            if handler is None:
+                raise ApiError(404, "Not Found")
+            return 200, {"ok": True, "result": handler(call)}
+        except ApiError as exc:
+            return exc.code, exc.body()
+
+    # The Bot API methods.
+
+    def _get_me(self, call: Call) -> dict[str, Any]:
+        bot_id = call.token.split(":", 1)[0]
+        return {
+            "id": int(bot_id) if bot_id.isdigit() else 1,
+            "is_bot": True,
+            "first_name": "Fake bot",
+            "username": "fake_bot",
+        }
+
+    def _send_message(self, call: Call) -> dict[str, Any]:
+        chat = str(call.params.get("chat_id", ""))
+        text = call.params.get("text", "")
+        if not chat:
+            raise ApiError(400, "Bad Request: chat_id is empty")
+        if not text:
+            raise ApiError(400, "Bad Request: message text is empty")
+        self._next_message_id += 1
+        message = {
+            "message_id": self._next_message_id,
+            "date": int(time.time()),
+            "chat": _chat(chat),
+            "text": text,
+        }
+        self.messages[(chat, self._next_message_id)] = message
+        return message
+
+    def _delete_message(self, call: Call) -> bool:
+        key = (str(call.params.get("chat_id", "")), int(call.params.get("message_id", 0)))
+        if self.messages.pop(key, None) is None:
+            raise ApiError(400, "Bad Request: message to delete not found")
+        self.deleted.append(key)
+        return True
+
+    def _edit_message_text(self, call: Call) -> dict[str, Any]:
+        key = (str(call.params.get("chat_id", "")), int(call.params.get("message_id", 0)))
+        message = self.messages.get(key)
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if message["text"] == call.params.get("text"):
+            raise ApiError(400, "Bad Request: message is not modified")
+        message["text"] = call.params.get("text", "")
+        message["edit_date"] = int(time.time())
+        return message
+
+
+def _chat(chat_id: str) -> dict[str, Any]:
+    # Telegram answers with the numeric id even for "@name"; any stable negative number will do.
+    if chat_id.lstrip("-").isdigit():
+        number = int(chat_id)
+        kind = "private" if number > 0 else "channel" if chat_id.startswith("-100") else "group"
+        return {"id": number, "type": kind}
+    return {
+        "id": -1_000_000_000_000 - sum(map(ord, chat_id)),
+        "type": "channel",
+        "username": chat_id.lstrip("@"),
+    }
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeTelegram
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    # Keep-alive, as httpx expects; an idle connection is dropped after a while.
+    protocol_version = "HTTP/1.1"
+    timeout = 10
+    server: _Server
+
+    def do_GET(self) -> None:
+        self._serve(b"")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._serve(self.rfile.read(length))
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass  # keep test output quiet
+
+    def _serve(self, body: bytes) -> None:
+        url = urlsplit(self.path)
+        token, _, method = url.path.removeprefix("/bot").partition("/")
+        if not url.path.startswith("/bot") or not method:
+            self._send(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+            return
+        params: dict[str, Any] = dict(parse_qsl(url.query))
+        params.update(_parse_body(self.headers.get("Content-Type", ""), body))
+        fake = self.server.fake
+        reply, status, answer = fake.answer(Call(method, params, token))
+        if reply.delay and not fake.wait(reply.delay):
+            self.close_connection = True
+            return
+        if reply.drop:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        self._send(status, answer)
+
+    def _send(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except OSError:
+            # The client gave up waiting (a delayed answer): as with Telegram, nobody hears it.
+            self.close_connection = True
+
+
+def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
+    """PTB posts a form (multipart when a file is attached); JSON is accepted too."""
+    if not body:
+        return {}
+    if content_type.startswith("application/json"):
+        return dict(json.loads(body))
+    if content_type.startswith("multipart/form-data"):
+        head = f"Content-Type: {content_type}\r\n\r\n".encode()
+        message = BytesParser(policy=HTTP).parsebytes(head + body)
+        params: dict[str, Any] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True)
+            if isinstance(name, str) and isinstance(payload, bytes):
+                params[name] = payload if part.get_filename() else payload.decode()
+        return params
+    return dict(parse_qsl(body.decode(), keep_blank_values=True))

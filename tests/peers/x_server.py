@@ -1,0 +1,218 @@
+"""A small fake of X's API v2 (create and delete a post) over real HTTP on 127.0.0.1.
+
+    with XServer() as x:
+        x.queue("POST", Reply.duplicate())   # the next POST /2/tweets answers 403 duplicate
+        ...                                  # point XSettings.base_url at x.base_url
+        assert [p.text for p in x.posts] == [...]
+
+Queued replies are used one per request, in order, for their method; with none queued the
+server behaves like X on a good day. Errors use X's v2 problem JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any
+
+from tests.peers.ports import free_port
+
+
+@dataclass(frozen=True)
+class Post:
+    """A post the server accepted."""
+
+    id: str
+    text: str
+    reply_to: str | None
+
+
+@dataclass(frozen=True)
+class Reply:
+    """How the server answers one request instead of behaving normally."""
+
+    status: int = 0  # 0: the normal answer
+    title: str = ""
+    detail: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    accept: bool = False  # record the post (or delete) even though `status` is an error
+    delay: float = 0.0  # seconds between accepting and answering
+    drop: bool = False  # close the connection instead of answering
+
+    @classmethod
+    def problem(cls, status: int, title: str, detail: str, **headers: str) -> Reply:
+        """An error in X's v2 problem shape; nothing is recorded."""
+        return cls(status, title, detail, {k.replace("_", "-"): v for k, v in headers.items()})
+
+    @classmethod
+    def rate_limited(cls, reset: int, **headers: str) -> Reply:
+        """429 with the 15-minute window exhausted until `reset` (epoch seconds)."""
+        return cls.problem(
+            429,
+            "Too Many Requests",
+            "Too Many Requests",
+            x_rate_limit_limit="200",
+            x_rate_limit_remaining="0",
+            x_rate_limit_reset=str(reset),
+            **headers,
+        )
+
+    @classmethod
+    def duplicate(cls) -> Reply:
+        """X's answer to a post whose text the account already posted."""
+        detail = "You are not allowed to create a Tweet with duplicate content."
+        return cls.problem(403, "Forbidden", detail)
+
+    @classmethod
+    def unauthorized(cls) -> Reply:
+        return cls.problem(401, "Unauthorized", "Unauthorized")
+
+    @classmethod
+    def bad_request(
+        cls, detail: str = "One or more parameters to your request was invalid."
+    ) -> Reply:
+        return cls.problem(400, "Invalid Request", detail)
+
+    @classmethod
+    def unavailable(cls) -> Reply:
+        return cls.problem(503, "Service Unavailable", "Service Unavailable")
+
+    @classmethod
+    def accept_then_wait(cls, seconds: float = 1.0) -> Reply:
+        """Record the post, then answer only after `seconds` (cut short when the server stops)."""
+        return cls(accept=True, delay=seconds)
+
+    @classmethod
+    def accept_then_drop(cls) -> Reply:
+        """Record the post, then close the connection without a word."""
+        return cls(accept=True, drop=True)
+
+
+class XServer:
+    """The fake X API, serving in a background thread while used as a context manager."""
+
+    def __init__(self) -> None:
+        self.posts: list[Post] = []
+        self.deleted: list[str] = []
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request
+        self._replies: dict[str, deque[Reply]] = {"POST": deque(), "DELETE": deque()}
+        self._next_id = 1_000_000_000_000_000_000
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(self))
+        self._server.block_on_close = True
+        # A short poll so that stopping the server does not add half a second to every test.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def base_url(self) -> str:
+        """What XSettings.base_url should be."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def queue(self, method: str, *replies: Reply) -> None:
+        """Answer the next requests of `method` (POST or DELETE) with these, in order."""
+        with self._lock:
+            self._replies[method].extend(replies)
+
+    def __enter__(self) -> XServer:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stopping.set()  # wakes a delayed answer so no thread outlives the test
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()
+
+    # Called from the handler threads.
+
+    def _take(self, method: str) -> Reply:
+        with self._lock:
+            queued = self._replies[method]
+            return queued.popleft() if queued else Reply()
+
+    def _accept(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._lock:
+            self._next_id += 1
+            reply = (body.get("reply") or {}).get("in_reply_to_tweet_id")
+            post = Post(str(self._next_id), str(body.get("text", "")), reply)
+            self.posts.append(post)
+        return {"data": {"id": post.id, "text": post.text}}
+
+    def _delete(self, post_id: str) -> bool:
+        with self._lock:
+            if post_id in self.deleted or all(p.id != post_id for p in self.posts):
+                return False
+            self.deleted.append(post_id)
+            return True
+
+
+def _handler(server: XServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.0: one request per connection, so no idle keep-alive thread blocks shutdown.
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            self._serve("POST", lambda: (201, server._accept(body)), self.path == "/2/tweets")
+
+        def do_DELETE(self) -> None:
+            prefix = "/2/tweets/"
+            post_id = self.path[len(prefix) :]
+
+            def delete() -> tuple[int, dict[str, Any]]:
+                if server._delete(post_id):
+                    return 200, {"data": {"deleted": True}}
+                detail = f"Could not find tweet with id: [{post_id}]."
+                return 404, _problem(404, "Not Found Error", detail)
+
+            self._serve("DELETE", delete, self.path.startswith(prefix))
+
+        def _serve(self, method: str, normal: Any, known: bool) -> None:
+            server.requests.append((method, self.path))
+            if not known:
+                self._send(404, _problem(404, "Not Found", f"no route {self.path}"), {})
+                return
+            reply = server._take(method)
+            status, answer = reply.status, _problem(reply.status, reply.title, reply.detail)
+            if reply.accept or not reply.status:
+                normal_status, normal_answer = normal()  # records the post, or deletes
+                if not reply.status:
+                    status, answer = normal_status, normal_answer
+            if reply.drop:
+                self.close_connection = True
+                return
+            if reply.delay and server._stopping.wait(reply.delay):
+                return
+            self._send(status, answer, reply.headers)
+
+        def _send(self, status: int, body: dict[str, Any], headers: dict[str, str]) -> None:
+            data = json.dumps(body).encode()
+            kind = "application/problem+json" if status >= 400 else "application/json"
+            # The client may have given up on a delayed answer and closed its end.
+            with contextlib.suppress(OSError):
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass  # keep test output quiet
+
+    return Handler
+
+
+def _problem(status: int, title: str, detail: str) -> dict[str, Any]:
+    return {"title": title, "detail": detail, "type": "about:blank", "status": status}
