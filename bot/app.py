@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,6 +31,8 @@ class App:
 
     settings: Settings
     clock: Clock = field(default=system_clock)
+    # A rehearsal runs on a shifted clock; it must never reach a real platform.
+    rehearsal: bool = False
 
     @cached_property
     def book(self) -> FigureBook:
@@ -56,6 +59,29 @@ class App:
         return local_date(self.clock(), self.settings.tz)
 
 
-def build_app(home: Path | None = None, clock: Clock = system_clock) -> App:
-    """Load the settings from `home` (BOT_HOME or the current folder) and wire the parts."""
-    return App(load_settings(home), clock)
+def build_app(home: Path | None = None, clock: Clock | None = None) -> App:
+    """Load the settings from `home` (BOT_HOME or the current folder) and wire the parts.
+
+    BOT_CLOCK_START=2025-02-01T08:59+06:30 starts the clock at that moment (a rehearsal):
+    time then runs on from there, and every channel writes to the outbox folder.
+    """
+    settings = load_settings(home)
+    if clock is not None:
+        return App(settings, clock)
+    start = os.environ.get("BOT_CLOCK_START")
+    if not start:
+        return App(settings, system_clock)
+    return App(settings, _shifted(start), rehearsal=True)
+
+
+def _shifted(start: str) -> Clock:
+    from bot.errors import ConfigError
+
+    try:
+        moment = dt.datetime.fromisoformat(start)
+    except ValueError:
+        raise ConfigError(f"BOT_CLOCK_START={start!r} is not a date and time") from None
+    if moment.tzinfo is None:
+        raise ConfigError("BOT_CLOCK_START needs a zone, e.g. 2025-02-01T08:59+06:30")
+    offset = moment - system_clock()
+    return lambda: system_clock() + offset

@@ -96,6 +96,16 @@ class FolderChannel:
         """Remove the written posts; an email, as with the real channel, cannot be recalled."""
         if self.channel == "email":
             raise Rejected("an email cannot be recalled once sent; send a correction instead")
+        # Only files this folder wrote. A post that went to the platform (its id is the
+        # platform's, e.g. an X post id) is not here: "removing" a file of that name would do
+        # nothing, yet the retraction would report the post deleted while it is still up.
+        folder = self.folder.resolve()
+        for path in ids:
+            if not Path(path).is_absolute() or not Path(path).resolve().is_relative_to(folder):
+                raise Rejected(
+                    f"post {path} is on {self.channel}, not in the outbox folder {self.folder}; "
+                    f"set the {self.channel} credentials and retract again"
+                )
         for path in ids:
             Path(path).unlink(missing_ok=True)
 

@@ -74,7 +74,14 @@ def who(by: str | None) -> str:
 
 def register() -> None:
     """Attach the sub-commands (kept in their own modules)."""
-    from bot.cli import config_cmd, deliveries_cmd, figures_cmd, preview_cmd, publish_cmd
+    from bot.cli import (
+        config_cmd,
+        deliveries_cmd,
+        figures_cmd,
+        preview_cmd,
+        publish_cmd,
+        run_cmd,
+    )
 
     main.add_command(publish_cmd.post_now)
     main.add_command(publish_cmd.history)
@@ -83,7 +90,11 @@ def register() -> None:
     main.add_command(deliveries_cmd.deliveries)
     main.add_command(figures_cmd.figures)
     main.add_command(preview_cmd.preview)
-    main.add_command(preview_cmd.run)
+    main.add_command(run_cmd.run)
+    main.add_command(run_cmd.schedule)
+    main.add_command(run_cmd.status)
+    main.add_command(run_cmd.pause)
+    main.add_command(run_cmd.resume)
     main.add_command(config_cmd.config)
 
 

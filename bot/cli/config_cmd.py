@@ -72,6 +72,19 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
             # Only worth rendering when the templates themselves are sound.
             problems += trial_problems(settings, book, composer, message)
         checked.append(f"messages/{name} ({len(message.templates())} templates)")
+    schedule_path = settings.config_dir / "schedule.toml"
+    if schedule_path.exists():
+        from bot.schedule.config import cross_check, load_schedule
+
+        try:
+            schedule = load_schedule(schedule_path)
+        except BotError as exc:
+            problems += gather(exc)
+        else:
+            problems += cross_check(
+                schedule, settings, set(names), set(book.figures), schedule_path
+            )
+            checked.append("config/schedule.toml")
     return problems, checked
 
 

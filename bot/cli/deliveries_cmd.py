@@ -73,6 +73,7 @@ def resolve(
 
     from bot.errors import BotError
     from bot.store.schema import deliveries as table
+    from bot.store.schema import editions
 
     if outcome is None:
         raise BotError("say what you found: --sent or --not-sent")
@@ -84,7 +85,29 @@ def resolve(
         if row.state != "unknown":
             raise BotError(f"delivery [{delivery}] is {row.state}, not unknown; nothing to resolve")
         ids = json.loads(row.ids)
-        if outcome == "sent":
+        payload = conn.execute(
+            sa.select(editions.c.payload).where(editions.c.id == row.edition_id)
+        ).scalar_one()
+        parts = len(json.loads(payload)["parts"])
+        # "It went out" is about the part in flight only: in a thread the parts after it were
+        # never tried. Marking the thread sent would leave them unposted for good, so they are
+        # sent next, as replies to that part, whose id is needed for it.
+        left = parts - len(ids) - 1
+        if outcome == "sent" and left > 0 and not platform_ids:
+            raise BotError(
+                f"delivery [{delivery}] is a thread of {parts} posts that stopped at part "
+                f"{len(ids) + 1}; give that post's id with --id so the {left} part(s) after it "
+                "follow it, or use --not-sent if it is not on the platform"
+            )
+        values: dict[str, object]
+        if outcome == "sent" and left > 0 and len(ids) + len(platform_ids) < parts:
+            values = {
+                "state": "pending",
+                "ids": json.dumps(ids + list(platform_ids)),
+                "next_attempt_at": None,
+                "error": "resolved by staff: the part in flight went out; the rest follows",
+            }
+        elif outcome == "sent":
             values = {
                 "state": "sent",
                 "ids": json.dumps(ids + list(platform_ids)),
@@ -104,7 +127,7 @@ def resolve(
             .values(updated_at=app.clock(), inflight_part=None, **values)
         )
     click.echo(f"[{delivery}] is now {values['state']}.")
-    if outcome == "not-sent":
+    if values["state"] == "pending":
         click.echo("It will be sent by the next `bot deliveries send` (or `bot run`).")
 
 

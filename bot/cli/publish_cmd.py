@@ -45,6 +45,8 @@ def send_publication(app: App, names: list[str], publication_id: int | None) -> 
         finally:
             for channel in wired.channels.values():
                 await channel.close()
+        if report.paused:
+            click.echo(f"Stopped: the bot is {report.paused}.")
         if report.waiting_until:
             click.echo(
                 f"Some deliveries wait for a rate limit until {report.waiting_until:%H:%M} UTC."
@@ -123,6 +125,11 @@ def post_now(
     if dry_run:
         click.echo("Dry run: nothing was published.")
         return
+    from bot.control import current_pause
+
+    paused = current_pause(app.engine, app.clock())
+    if paused is not None:
+        raise ConfigError(f"not published: the bot is {paused.describe()}. `bot resume` lifts it")
     if not yes and not click.confirm(
         f"Publish {message} for {occasion.on} to {', '.join(chosen)}?"
     ):

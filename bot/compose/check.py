@@ -15,7 +15,7 @@ from bot.compose.drafts import Composer, Failure, Figures
 from bot.compose.messages import Message
 from bot.compose.render import describe
 from bot.config.figuredefs import FigureBook
-from bot.config.settings import Settings
+from bot.config.settings import Localized, Settings
 from bot.occasions import nth_anniversary
 from bot.store.figures import StoredValue
 
@@ -23,6 +23,7 @@ FIGURE_SETS = ("figures", "year")
 # Names every template may use besides its own {% set %} variables.
 CONTEXT_NAMES = {
     "lang",
+    "occasion",
     "on",
     "org",
     "figures",
@@ -126,7 +127,13 @@ def trial_problems(
         occasion = Occasion(message.name, anniversary.on, anniversary, message.settings.event)
         period = _sample_values(book, anniversary.span_end, anniversary.span_start)
     else:
-        occasion = Occasion(message.name, dt.date(2024, 2, 1))
+        # A sample for every kind of occasion a template may branch on.
+        occasion = Occasion(
+            message.name,
+            dt.date(2024, 2, 1),
+            days=1000,
+            names=(Localized(en="Union Day", my="ပြည်ထောင်စုနေ့"),),
+        )
         period = {}
     running = _sample_values(book, occasion.on - dt.timedelta(days=1), None)
     # Two dated values per figure so difference() has something to compare.

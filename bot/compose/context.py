@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.config.figuredefs import FigureBook
-from bot.config.settings import Settings
+from bot.config.settings import Localized, Settings
 from bot.errors import MissingFigure
 from bot.occasions import Anniversary, days_since
 from bot.store.figures import StoredValue
@@ -131,10 +131,19 @@ class Occasion:
     on: dt.date
     anniversary: Anniversary | None = None
     event_key: str | None = None
+    # Set by the scheduler: the kind of occasion and what it marks (milestone, days).
+    kind: str = "manual"
+    planned_key: str | None = None
+    days: int | None = None
+    figure: str | None = None
+    threshold: int | None = None
+    names: tuple[Localized, ...] = ()
 
     @property
     def key(self) -> str:
         """The idempotency key of a publication for this occasion."""
+        if self.planned_key:
+            return self.planned_key
         if self.anniversary and self.event_key:
             return f"anniversary/{self.event_key}/{self.on.isoformat()}"
         return f"{self.message}/{self.on.isoformat()}"
@@ -208,6 +217,13 @@ def build_context(
         "figures": FigureSet(running, book, usage, name="figures", when=when),
         "labels": {key: figure.label.get(lang) for key, figure in book.figures.items()},
         "events": {key: {"date": e.date, "name": e.name.get(lang)} for key, e in events.items()},
+        "occasion": {
+            "kind": occasion.kind,
+            "days": occasion.days,
+            "figure": occasion.figure,
+            "threshold": occasion.threshold,
+            "names": [name.get(lang) for name in occasion.names],
+        },
         "days_since": since,
         "days_ago": lambda days: occasion.on - dt.timedelta(days=int(days)),
         "figures_date": max((v.as_of for v in running.values()), default=None),

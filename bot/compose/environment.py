@@ -11,6 +11,7 @@ from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from bot import lang as L
+from bot.errors import MissingFigure
 
 
 def _lang(context: Context) -> str:
@@ -18,6 +19,9 @@ def _lang(context: Context) -> str:
 
 
 def _as_date(value: Any) -> dt.date:
+    if value is None:
+        # figures_date is None when no figures are entered on or before the post's date.
+        raise MissingFigure("no figures are entered on or before this date")
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):

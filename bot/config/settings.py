@@ -103,6 +103,12 @@ class Channels(_Strict):
     email: EmailSettings = EmailSettings()
 
 
+class Web(_Strict):
+    # Loopback by default: put a reverse proxy with TLS in front to publish it.
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
 class Database(_Strict):
     url: str = "sqlite:///var/bot.sqlite3"
 
@@ -118,6 +124,7 @@ class SettingsFile(_Strict):
     events: dict[str, Event] = Field(default_factory=dict)
     database: Database = Database()
     outbox: Outbox = Outbox()
+    web: Web = Web()
     channels: Channels = Channels()
     # Validated by the scheduler's own loader; kept here so one file holds the settings.
     schedule: dict[str, Any] = Field(default_factory=dict)

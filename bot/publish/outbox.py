@@ -211,7 +211,8 @@ def _fan_out_email(
         .order_by(subscribers.c.id)
     )
     result = conn.execute(
-        deliveries.insert().from_select(
+        deliveries.insert()
+        .from_select(
             [
                 "publication_id",
                 "edition_id",
@@ -225,6 +226,9 @@ def _fan_out_email(
             ],
             chosen,
         )
+        # SQLAlchemy keeps the row count of an INSERT only when asked (on PostgreSQL it was
+        # -1, so post-now reported the emails queued as 0 new deliveries).
+        .execution_options(preserve_rowcount=True)
     )
     return max(result.rowcount or 0, 0)
 

@@ -11,7 +11,7 @@ import asyncio
 import datetime as dt
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 
@@ -46,6 +46,7 @@ class Report:
 
     outcomes: list[Outcome] = field(default_factory=list)
     waiting_until: dt.datetime | None = None
+    paused: str | None = None
 
     def count(self, state: str) -> int:
         """How many deliveries ended in `state` in this run."""
@@ -115,6 +116,15 @@ class Sender:
         self.on_outcome = on_outcome
         self.owner = lease.new_owner()
 
+    def _paused(self, report: Report) -> bool:
+        # Checked before every delivery: a pause stops even a fan-out already under way.
+        from bot import control
+
+        found = control.current_pause(self.engine, self.clock())
+        if found is not None:
+            report.paused = found.describe()
+        return found is not None
+
     def _update(self, delivery_id: int, **values: object) -> None:
         with self.engine.begin() as conn:
             conn.execute(
@@ -165,7 +175,9 @@ class Sender:
                     .where(deliveries.c.id == delivery_id, deliveries.c.state == "sending")
                     .values(state="unknown", error=detail, updated_at=self.clock())
                 )
-                report.outcomes.append(Outcome(delivery_id, channel, target, "", "unknown", detail))
+                # Emitted, not only recorded: staff running `deliveries send` after a crash
+                # must be told which deliveries now await their check.
+                self._emit(report, delivery_id, channel, target, "", "unknown", detail)
 
     def _due(self, channel: str, publication_id: int | None) -> list[_Due]:
         now = self.clock()
@@ -224,15 +236,24 @@ class Sender:
 
         while True:
             self._renew()
+            if self._paused(report):
+                return
             rows = self._due(name, publication_id)
             if rows:
+                limited = False
                 if width == 1:  # one at a time: a rate limit stops the rest of the batch
                     for row in rows:
                         if not await one(row):
+                            limited = True
                             break
                 else:
                     await asyncio.gather(*(one(row) for row in rows))
-                continue
+                if not limited or report.paused:
+                    continue  # (a pause ends the loop at its top)
+                # ...and holds the channel until the limit ends. Going straight back to the
+                # query sent the next delivery at once: the limit is the account's (Telegram
+                # lengthens the wait of a bot that keeps sending) and the editions lost their
+                # order. The rate-limited delivery is the one due first.
             due = self._next_due(name, publication_id)
             if due is None:
                 return
@@ -249,7 +270,9 @@ class Sender:
             raise SenderBusy(f"the sending lease was taken over by {holder}; stopping")
 
     async def _deliver(self, name: str, channel: Channel, row: _Due, report: Report) -> bool:
-        """One attempt; False when the channel asked us to slow down."""
+        """One attempt; False when the channel asked us to slow down or the bot is paused."""
+        if self._paused(report):
+            return False
         delivery_id, target, attempts = row.id, row.target, row.attempts
         data = json.loads(row.payload)
         data["target"] = target
@@ -268,9 +291,10 @@ class Sender:
             data["extra"] = {"unsubscribe_url": f"{self.unsubscribe_base_url}{row.token}"}
         payload = Payload.from_json(data)
         done: list[str] = json.loads(row.ids)
-        refusal = (
-            self.budgets[name].refusal(payload, self.clock()) if name in self.budgets else None
-        )
+        # Only the parts still to send: those already out (a thread resumed after a failure)
+        # are counted in today's use by the budget, and must not be paid for twice.
+        rest = replace(payload, parts=payload.parts[len(done) :])
+        refusal = self.budgets[name].refusal(rest, self.clock()) if name in self.budgets else None
         if refusal:
             self._finish(report, delivery_id, name, target, payload.lang, "failed", refusal)
             return True

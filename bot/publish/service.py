@@ -58,7 +58,7 @@ def wire(app: App, names: list[str]) -> Wired:
     channels: dict[str, Channel] = {}
     notes: dict[str, str] = {}
     for name in names:
-        real = _real(app, name)
+        real = None if app.rehearsal else _real(app, name)
         if real is None:
             channels[name] = FolderChannel(
                 name,
@@ -66,7 +66,8 @@ def wire(app: App, names: list[str]) -> Wired:
                 app.clock,
                 render_email_for_folder(app) if name == "email" else None,
             )
-            notes[name] = f"no credentials set: writing to {app.settings.outbox_dir / name}"
+            why = "rehearsal (BOT_CLOCK_START)" if app.rehearsal else "no credentials set"
+            notes[name] = f"{why}: writing to {app.settings.outbox_dir / name}"
         else:
             channels[name] = real
     return Wired(channels, notes)

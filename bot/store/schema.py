@@ -152,3 +152,27 @@ leases = sa.Table(
     sa.Column("owner", sa.String(200), nullable=False),
     sa.Column("expires_at", UTCDateTime(), nullable=False),
 )
+
+# What the scheduler decided for each planned occasion that did not simply go out:
+# held (figures too old), missed (too late after downtime), failed (could not be composed),
+# published. One row per occasion key; `alerted` keeps staff from being told twice.
+occasion_log = sa.Table(
+    "occasion_log",
+    metadata,
+    sa.Column("key", sa.String(300), primary_key=True),
+    sa.Column("message", sa.String(100), nullable=False),
+    sa.Column("due_at", UTCDateTime(), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("alerted", sa.Boolean, nullable=False),
+)
+
+# Small named values that must survive restarts: the pause, the scheduler's last tick.
+control = sa.Table(
+    "control",
+    metadata,
+    sa.Column("name", sa.String(50), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+)

@@ -58,14 +58,14 @@ def test_unknown_message_language_and_date_are_explained(cli: Cli) -> None:
     assert result.exit_code == 1 and "YYYY-MM-DD" in result.output
 
 
-def test_run_on_embedded_defaults_previews_every_message(home: Path, tmp_path: Path) -> None:
+def test_run_once_on_embedded_defaults_writes_due_posts_to_the_outbox(home: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOT_")}
     env["BOT_HOME"] = str(home)
 
-    def bot(*args: str) -> subprocess.CompletedProcess[str]:
+    def bot(*args: str, **extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "bot", *args],
-            env=env,
+            env={**env, **extra},
             capture_output=True,
             text=True,
             timeout=120,
@@ -77,9 +77,12 @@ def test_run_on_embedded_defaults_previews_every_message(home: Path, tmp_path: P
     assert "Stored 91 values" in imported.stdout
     again = bot("figures", "import", "--if-empty", "config/sample-figures.csv")
     assert "already holds figures" in again.stdout
-    ran = bot("run")
+    # A rehearsal of the third anniversary: the clock starts just after 09:00 on the day.
+    ran = bot("run", "--once", BOT_CLOCK_START="2024-02-01T09:00:05+06:30")
     assert ran.returncode == 0, ran.stderr
+    assert "Rehearsal" in ran.stdout and "anniversary/coup/2024-02-01" in ran.stdout
     assert (home / "var" / "bot.sqlite3").is_file()
-    for message in ("anniversary", "daily-briefing", "weekly-digest"):
-        assert f"── {message} · " in ran.stdout
+    posts = sorted((home / "var" / "outbox" / "x").glob("*.txt"))
+    assert len(posts) == 6
+    assert any("(25931)" in p.read_text(encoding="utf-8") for p in posts)
     assert "Traceback" not in ran.stderr

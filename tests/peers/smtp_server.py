@@ -4,6 +4,7 @@
         peer.refuse("gone@example.org")            # 550 at RCPT
         peer.defer("busy@example.org")             # 451 at RCPT
         peer.drop_after_data("lost@example.org")   # takes the data, closes without answering
+        peer.on_message(7, lambda got: ...)        # the 7th message: keep it, act, never answer
         ... send to 127.0.0.1:peer.port ...
         peer.messages[0].message()                 # parsed with the default policy
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import email
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -107,6 +108,17 @@ class _Handler:
             tuple(envelope.rcpt_tos),
             bytes(envelope.original_content or b""),
         )
+        with peer._lock:
+            peer._data_seen += 1
+            action = peer._on_message.pop(peer._data_seen, None)
+        if action is not None:
+            # Kept as delivered (the data arrived whole), then the client never hears back.
+            with peer._lock:
+                peer.messages.append(received)
+            action(received)
+            assert isinstance(server.transport, asyncio.Transport)
+            server.transport.abort()
+            await asyncio.Event().wait()  # cancelled by connection_lost; never answers
         if any(rcpt.lower() in peer._drop for rcpt in received.rcpt_tos):
             with peer._lock:
                 peer.dropped.append(received)
@@ -149,6 +161,9 @@ class SmtpPeer:
         self.data_delay = 0.0
         self._rcpt_replies: dict[str, str] = {}
         self._drop: set[str] = set()
+        # Actions by message number (1, 2, … over all connections), and DATA commands seen.
+        self._on_message: dict[int, Callable[[Received], None]] = {}
+        self._data_seen = 0
         self._lock = threading.Lock()
         self._connections = 0
         self._counting = False
@@ -176,6 +191,13 @@ class SmtpPeer:
     def drop_after_data(self, address: str) -> None:
         """Take the whole message for `address`, then close the connection without answering."""
         self._drop.add(address.lower())
+
+    def on_message(self, number: int, action: Callable[[Received], None]) -> None:
+        """When the data of message `number` (counted over all connections) has arrived, keep
+        the message, call `action(received)` (in the server's thread) and close the connection
+        without answering: the client cannot tell whether it was taken (e.g. `action` kills
+        the sending process, as a crash mid-DATA would)."""
+        self._on_message[number] = action
 
     # Observation ------------------------------------------------------------------------
 

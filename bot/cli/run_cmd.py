@@ -1,0 +1,162 @@
+"""`bot run`, `bot schedule`, `bot status`, `bot pause`, `bot resume`."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import signal
+from typing import TYPE_CHECKING
+
+import click
+
+from bot.cli import get_app, who
+
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.schedule.config import Schedule
+
+
+def _schedule(ctx: click.Context) -> tuple[App, Schedule]:
+    from bot.schedule.config import load_schedule
+
+    app = get_app(ctx)
+    return app, load_schedule(app.settings.config_dir / "schedule.toml")
+
+
+@click.command()
+@click.option("--once", is_flag=True, help="Handle what is due now, send it, and exit.")
+@click.pass_context
+def run(ctx: click.Context, once: bool) -> None:
+    """The main job: keep the calendar and publish on time, until Ctrl-C or SIGTERM."""
+    from bot.schedule.daemon import make_runner, serve
+
+    app, schedule = _schedule(ctx)
+    org = app.settings.file.organisation.short_name
+    click.echo(
+        f"spring-bot · {org} · now {app.clock().astimezone(app.settings.tz):%Y-%m-%d %H:%M %Z}"
+    )
+    if app.rehearsal:
+        click.secho(
+            "Rehearsal (BOT_CLOCK_START): every post goes to the outbox folder.", fg="yellow"
+        )
+    if once:
+        report = asyncio.run(make_runner(app, schedule, click.echo).tick(app.clock()))
+        for line in report.lines:
+            click.echo(line)
+        if not report.lines:
+            click.echo("Nothing was due.")
+        return
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await serve(app, schedule, stop, click.echo)
+
+    asyncio.run(main())
+
+
+@click.command()
+@click.option("--days", default=7, show_default=True, help="How far ahead to look.")
+@click.pass_context
+def schedule(ctx: click.Context, days: int) -> None:
+    """What will be posted, when (local time and UTC), where, and whether its figures are fresh."""
+    from bot.compose.drafts import Draft
+    from bot.schedule.planner import plan
+    from bot.schedule.runner import Runner
+
+    app, sched = _schedule(ctx)
+    now = app.clock()
+    upcoming = plan(sched, app.settings, now, now + dt.timedelta(days=days))
+    runner = Runner(app, sched)
+    if not upcoming:
+        click.echo(f"Nothing is planned in the next {days} days.")
+    for p in upcoming:
+        message = app.composer.message(p.message)
+        editions = app.composer.compose(message, runner.occasion(p), ["en"], [p.channels[0]])
+        drafts = [e for e in editions if isinstance(e, Draft)]
+        if len(drafts) != len(editions):
+            fresh = "cannot be composed: see `bot preview`"
+        else:
+            stale = Runner.stale(drafts, p, message.settings.max_figure_age_days)
+            fresh = f"HELD unless updated: {stale}" if stale else "figures fresh enough"
+        click.echo(
+            f"{p.at:%a %Y-%m-%d %H:%M %Z} ({p.at.astimezone(dt.UTC):%H:%M} UTC)  {p.message}  "
+            f"→ {', '.join(p.channels)}  [{fresh}]"
+        )
+
+
+@click.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """Running or not, paused or not, last and next posts, what awaits a decision."""
+    from bot.publish.history import recent
+    from bot.publish.service import local_time
+    from bot.schedule.planner import plan
+    from bot.store.figures import newest_date
+    from bot.web.health import check
+
+    app, sched = _schedule(ctx)
+    now = app.clock()
+    health = check(app.engine, now)
+    click.echo(f"scheduler: {'running' if health.running else 'not running'}")
+    click.echo(f"paused:    {health.paused or 'no'}")
+    with app.engine.connect() as conn:
+        newest = newest_date(conn)
+    age = f"{newest} ({(app.today() - newest).days} days old)" if newest else "none entered"
+    click.echo(f"figures:   newest as of {age}")
+    for row in recent(app.engine, 3):
+        states = ", ".join(f"{n} {s}" for s, n in sorted(row.states.items()))
+        click.echo(
+            f"last:      #{row.id} {row.key} at {local_time(app, row.created_at)} ({states})"
+        )
+    upcoming = plan(sched, app.settings, now, now + dt.timedelta(days=7))[:3]
+    for p in upcoming:
+        click.echo(f"next:      {p.at:%Y-%m-%d %H:%M %Z} {p.message} → {', '.join(p.channels)}")
+    if health.problems:
+        click.secho("needs attention:", fg="red")
+        for problem in health.problems:
+            click.echo(f"  - {problem}")
+    else:
+        click.secho("nothing needs attention", fg="green")
+
+
+@click.command()
+@click.option("--reason", required=True, help="Why (shown to everyone who asks).")
+@click.option(
+    "--until", "until", help="Lift the pause by itself at this local time (YYYY-MM-DD HH:MM)."
+)
+@click.pass_context
+def pause(ctx: click.Context, reason: str, until: str | None) -> None:
+    """Stop every outgoing post at once, scheduled or manual, until `bot resume`."""
+    from bot import control
+    from bot.errors import BotError
+
+    app = get_app(ctx)
+    end = None
+    if until:
+        try:
+            end = dt.datetime.fromisoformat(until)
+        except ValueError:
+            raise BotError(f"--until {until!r} is not a time like 2025-02-01 18:00") from None
+        if end.tzinfo is None:
+            end = end.replace(tzinfo=app.settings.tz)
+    control.pause(app.engine, reason, who(None), app.clock(), end)
+    click.echo(
+        f"Paused: nothing will be posted{' until ' + until if until else ''}. "
+        "`bot resume` lifts it."
+    )
+
+
+@click.command()
+@click.pass_context
+def resume(ctx: click.Context) -> None:
+    """Lift the pause; what was interrupted continues without duplicates."""
+    from bot import control
+
+    app = get_app(ctx)
+    if control.resume(app.engine):
+        click.echo("Resumed: `bot run` continues where it stopped.")
+    else:
+        click.echo("The bot was not paused.")

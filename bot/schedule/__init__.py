@@ -1,0 +1,1 @@
+"""The calendar: what is posted when, and the daemon that keeps it."""

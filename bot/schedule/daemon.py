@@ -1,0 +1,169 @@
+"""`bot run`: APScheduler keeps the calendar; each job is one call of `Runner.tick(now)`.
+
+Only the holder of the "scheduler" lease ticks; a second `bot run` waits as a standby and takes
+over when the first stops. APScheduler's own misfire handling is switched off on purpose
+(`misfire_grace_time=None`): whether a late occasion still goes out is the Runner's decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import socket
+from collections.abc import Callable, Iterator
+
+from bot.app import App
+from bot.errors import BotError
+from bot.publish import lease
+from bot.publish.sender import Report, SenderBusy
+from bot.schedule.alerts import Alerter
+from bot.schedule.config import Schedule
+from bot.schedule.planner import plan
+from bot.schedule.runner import Runner, TickReport
+
+log = logging.getLogger(__name__)
+LEASE = "scheduler"
+LEASE_TTL = dt.timedelta(seconds=90)
+TICK_SECONDS = 30
+STANDBY_SECONDS = 15
+
+Echo = Callable[[str], None]
+
+
+def make_runner(app: App, schedule: Schedule, echo: Echo) -> Runner:
+    """A Runner whose sends and alerts go through the configured (or folder) channels."""
+    from bot.cli.publish_cmd import print_outcome
+    from bot.publish.service import make_sender, wire
+
+    async def send() -> Report:
+        wired = wire(app, ["x", "telegram", "email"])
+        try:
+            return await make_sender(app, wired, print_outcome).run()
+        except SenderBusy as exc:
+            echo(f"not sending this time: {exc}")
+            return Report()
+        finally:
+            for channel in wired.channels.values():
+                await channel.close()
+
+    admin = schedule.admin
+    names = [n for n, on in (("telegram", admin.telegram_chat), ("email", admin.email)) if on]
+    alerter = Alerter(
+        wire(app, names).channels,
+        admin.telegram_chat,
+        admin.email,
+        app.settings.file.organisation.short_name,
+    )
+    return Runner(app, schedule, send=send, alerter=alerter)
+
+
+def show_schedule(app: App, schedule: Schedule, echo: Echo, days: int = 7) -> None:
+    """The next posts, local time and UTC."""
+    now = app.clock()
+    upcoming = plan(schedule, app.settings, now, now + dt.timedelta(days=days))
+    echo(f"Next {days} days ({len(upcoming)} posts):")
+    for p in upcoming[:20]:
+        utc = p.at.astimezone(dt.UTC)
+        echo(
+            f"  {p.at:%a %Y-%m-%d %H:%M %Z} ({utc:%H:%M} UTC)  {p.message:<15} "
+            f"{','.join(p.channels):<20} {p.key}"
+        )
+    if len(upcoming) > 20:
+        echo(f"  … and {len(upcoming) - 20} more (`bot schedule --days {days}`)")
+
+
+class _Quiet:
+    """uvicorn.Server without its own signal handling: `bot run` owns SIGINT and SIGTERM."""
+
+    @staticmethod
+    def make(app: App) -> object:
+        import uvicorn
+
+        from bot.web.app import build_web
+
+        class Server(uvicorn.Server):
+            @contextlib.contextmanager
+            def capture_signals(self) -> Iterator[None]:
+                yield
+
+        web = app.settings.file.web
+        config = uvicorn.Config(
+            build_web(app, app.clock),
+            host=web.host,
+            port=web.port,
+            log_level="warning",
+            lifespan="off",
+        )
+        return Server(config)
+
+
+async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -> None:
+    """Run until `stop` is set: standby until the lease is ours, then keep the calendar."""
+    owner = lease.new_owner()
+    announced = False
+    while not stop.is_set():
+        holder = lease.acquire(app.engine, LEASE, owner, app.clock(), LEASE_TTL)
+        if holder is None:
+            break
+        if not announced:
+            echo(f"Standby: another `bot run` is active ({holder}); taking over when it stops.")
+            announced = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), STANDBY_SECONDS)
+    if stop.is_set():
+        echo("Stopped.")
+        return
+    web = app.settings.file.web
+    try:
+        # Bound here, not by uvicorn: a port in use must be a message, not a sys.exit().
+        listener = socket.create_server((web.host, web.port))
+    except OSError as exc:
+        lease.release(app.engine, LEASE, owner)
+        raise BotError(
+            f"cannot serve the web page on {web.host}:{web.port}: {exc.strerror}; "
+            "another program uses it? Set [web] port in config/bot.toml"
+        ) from None
+    echo("Active: keeping the calendar.")
+    show_schedule(app, schedule, echo)
+    runner = make_runner(app, schedule, echo)
+    server = _Quiet.make(app)
+    web_task = asyncio.create_task(server.serve(sockets=[listener]))  # type: ignore[attr-defined]
+    echo(f"Web page: http://{web.host}:{listener.getsockname()[1]}/  (health: /health)")
+    lost = asyncio.Event()
+
+    async def tick() -> None:
+        if lease.acquire(app.engine, LEASE, owner, app.clock(), LEASE_TTL) is not None:
+            echo("Lost the scheduler lease to another process; stopping.")
+            lost.set()
+            return
+        report: TickReport = await runner.tick(app.clock())
+        for line in report.lines:
+            echo(line)
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    scheduler = AsyncIOScheduler(
+        timezone=app.settings.tz,
+        job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )
+    # A tick at start catches up on what was due while the bot was down.
+    scheduler.add_job(
+        tick, "interval", seconds=TICK_SECONDS, id="tick", next_run_time=dt.datetime.now(dt.UTC)
+    )
+    scheduler.start()
+    try:
+        stopped = asyncio.create_task(stop.wait())
+        lost_task = asyncio.create_task(lost.wait())
+        await asyncio.wait({stopped, lost_task}, return_when=asyncio.FIRST_COMPLETED)
+        for task in (stopped, lost_task):
+            task.cancel()
+    finally:
+        scheduler.shutdown(wait=False)
+        server.should_exit = True  # type: ignore[attr-defined]
+        with contextlib.suppress(asyncio.CancelledError):
+            await web_task
+        listener.close()
+        lease.release(app.engine, LEASE, owner)
+        echo("Stopped.")

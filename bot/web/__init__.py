@@ -1,0 +1,1 @@
+"""The web page served by `bot run`: latest figures, and /health for monitoring."""
