@@ -138,4 +138,8 @@ def send(ctx: click.Context) -> None:
     from bot.cli.publish_cmd import send_publication
 
     app = get_app(ctx)
-    send_publication(app, ["x", "telegram", "email"], None)
+    states = send_publication(app, ["x", "telegram", "email"], None)
+    summary = ", ".join(f"{number} {state}" for state, number in sorted(states.items()))
+    click.echo(summary or "Nothing was pending.")
+    if states.get("failed") or states.get("unknown"):
+        ctx.exit(1)

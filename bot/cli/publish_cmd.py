@@ -12,7 +12,7 @@ from bot.cli.preview_cmd import ALL, _choices
 
 if TYPE_CHECKING:
     from bot.app import App
-    from bot.publish.sender import Outcome
+    from bot.publish.sender import Outcome, Report
 
 MARKS = {"sent": "✓", "failed": "✗", "unknown": "?", "pending": "…", "cancelled": "-"}
 
@@ -39,22 +39,31 @@ def send_publication(app: App, names: list[str], publication_id: int | None) -> 
     for name, note in wired.notes.items():
         click.echo(f"  {name}: {note}")
 
-    async def go() -> None:
+    async def go() -> Report:
+        sender = make_sender(app, wired, print_outcome)
         try:
-            report = await make_sender(app, wired, print_outcome).run(publication_id)
+            report = await sender.run(publication_id)
         finally:
             for channel in wired.channels.values():
                 await channel.close()
+        for name, count in sender.waiting_elsewhere(publication_id).items():
+            meant = "the outbox folder" if wired.notes.get(name) is None else f"{name} itself"
+            click.echo(
+                f"{count} {name} deliveries were not sent: they are meant for {meant}, "
+                f"which this run cannot reach ({wired.notes.get(name) or 'credentials are set'})."
+            )
         if report.paused:
             click.echo(f"Stopped: the bot is {report.paused}.")
         if report.waiting_until:
             click.echo(
                 f"Some deliveries wait for a rate limit until {report.waiting_until:%H:%M} UTC."
             )
+        return report
 
-    asyncio.run(go())
+    report = asyncio.run(go())
     if publication_id is None:
-        return {}
+        states = ("sent", "failed", "unknown", "pending", "cancelled")
+        return {state: report.count(state) for state in states if report.count(state)}
     with app.engine.connect() as conn:
         return counts(conn, publication_id)
 
@@ -93,7 +102,7 @@ def post_now(
     from bot.lang import LANGUAGES
     from bot.preview import show_edition
     from bot.publish.outbox import publish
-    from bot.publish.service import targets
+    from bot.publish.service import targets, via
 
     app = get_app(ctx)
     found = app.composer.message(message)
@@ -140,6 +149,7 @@ def post_now(
         occasion,
         [e for e in editions if isinstance(e, Draft)],
         targets(app, chosen),
+        email_via=via(app, "email"),
         now=app.clock(),
         created_by=who(None),
         again=again,

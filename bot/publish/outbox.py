@@ -23,6 +23,7 @@ class Target:
 
     channel: str
     target: str
+    via: str = "platform"
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,31 @@ def publish(
     now: dt.datetime,
     created_by: str,
     again: bool = False,
+    email_via: str = "platform",
 ) -> Created:
     """Record the publication and one delivery per target (and per subscriber for email).
 
     Idempotent: for an occasion already published, only deliveries that do not exist yet are
     added (a channel or language not sent before); with `again`, a new publication is made.
     """
+    try:
+        return _publish(engine, occasion, drafts, targets, now, created_by, again, email_via)
+    except sa.exc.IntegrityError:
+        # Another process created the same publication a moment ago (SQLite has no advisory
+        # lock): the second attempt finds it and only adds what is missing.
+        return _publish(engine, occasion, drafts, targets, now, created_by, again, email_via)
+
+
+def _publish(
+    engine: sa.Engine,
+    occasion: Occasion,
+    drafts: Sequence[Draft],
+    targets: Sequence[Target],
+    now: dt.datetime,
+    created_by: str,
+    again: bool,
+    email_via: str,
+) -> Created:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two "post now" at once must not both create the publication.
@@ -118,11 +138,11 @@ def publish(
             for target in targets:
                 if target.channel != draft.channel:
                     continue
-                added += _add_delivery(
-                    conn, publication_id, edition_id, draft.channel, target.target, now
-                )
+                added += _add_delivery(conn, publication_id, edition_id, target, now)
             if draft.channel == "email":
-                added += _fan_out_email(conn, publication_id, edition_id, draft.lang, now)
+                added += _fan_out_email(
+                    conn, publication_id, edition_id, draft.lang, now, email_via
+                )
     return Created(publication_id, key, existed, added)
 
 
@@ -153,15 +173,14 @@ def _add_delivery(
     conn: sa.Connection,
     publication_id: int,
     edition_id: int,
-    channel: str,
-    target: str,
+    target: Target,
     now: dt.datetime,
 ) -> int:
     exists = conn.execute(
         sa.select(deliveries.c.id).where(
             deliveries.c.publication_id == publication_id,
-            deliveries.c.channel == channel,
-            deliveries.c.target == target,
+            deliveries.c.channel == target.channel,
+            deliveries.c.target == target.target,
             deliveries.c.edition_id == edition_id,
         )
     ).scalar()
@@ -171,19 +190,25 @@ def _add_delivery(
         deliveries.insert().values(
             publication_id=publication_id,
             edition_id=edition_id,
-            channel=channel,
-            target=target,
+            channel=target.channel,
+            target=target.target,
             state="pending",
             attempts=0,
             ids="[]",
             updated_at=now,
+            via=target.via,
         )
     )
     return 1
 
 
 def _fan_out_email(
-    conn: sa.Connection, publication_id: int, edition_id: int, lang: str, now: dt.datetime
+    conn: sa.Connection,
+    publication_id: int,
+    edition_id: int,
+    lang: str,
+    now: dt.datetime,
+    via: str,
 ) -> int:
     """One delivery per active subscriber of this language, in one statement (no list in memory)."""
     already = sa.select(deliveries.c.subscriber_id).where(
@@ -202,6 +227,7 @@ def _fan_out_email(
             sa.literal(0),
             sa.literal("[]"),
             sa.literal(now, type_=deliveries.c.updated_at.type),
+            sa.literal(via),
         )
         .where(
             subscribers.c.status == "active",
@@ -223,6 +249,7 @@ def _fan_out_email(
                 "attempts",
                 "ids",
                 "updated_at",
+                "via",
             ],
             chosen,
         )

@@ -61,10 +61,12 @@ async def retract_publication(
     finally:
         for channel in channels.values():
             await channel.close()
-    with engine.begin() as conn:
-        conn.execute(
-            publications.update()
-            .where(publications.c.id == found.id)
-            .values(retracted_at=clock(), retract_reason=reason or None)
-        )
+    if not result.failed:
+        # Marked retracted only when every post that could be deleted was deleted.
+        with engine.begin() as conn:
+            conn.execute(
+                publications.update()
+                .where(publications.c.id == found.id)
+                .values(retracted_at=clock(), retract_reason=reason or None)
+            )
     return result

@@ -198,6 +198,7 @@ class Sender:
                 deliveries.c.channel == channel,
                 deliveries.c.state == "pending",
                 sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
+                self._via_matches(channel),
             )
             .order_by(deliveries.c.id)
             .limit(BATCH)
@@ -207,9 +208,41 @@ class Sender:
         with self.engine.connect() as conn:
             return [_Due(*row) for row in conn.execute(query)]
 
+    def _via_matches(self, channel: str) -> sa.ColumnElement[bool]:
+        """Only deliveries meant for what this channel is (the platform, or the folder)."""
+        return sa.or_(deliveries.c.via.is_(None), deliveries.c.via == self._via(channel))
+
+    def _via(self, channel: str) -> str:
+        from bot.channels.folder import FolderChannel
+
+        return "folder" if isinstance(self.channels[channel], FolderChannel) else "platform"
+
+    def waiting_elsewhere(self, publication_id: int | None = None) -> dict[str, int]:
+        """Pending deliveries this sender will not send: meant for the platform, or the folder."""
+        out = {}
+        for channel in self.channels:
+            query = (
+                sa.select(sa.func.count())
+                .select_from(deliveries)
+                .where(
+                    deliveries.c.channel == channel,
+                    deliveries.c.state == "pending",
+                    sa.not_(self._via_matches(channel)),
+                )
+            )
+            if publication_id is not None:
+                query = query.where(deliveries.c.publication_id == publication_id)
+            with self.engine.connect() as conn:
+                count = int(conn.execute(query).scalar() or 0)
+            if count:
+                out[channel] = count
+        return out
+
     def _next_due(self, channel: str, publication_id: int | None) -> dt.datetime | None:
         query = sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(
-            deliveries.c.channel == channel, deliveries.c.state == "pending"
+            deliveries.c.channel == channel,
+            deliveries.c.state == "pending",
+            self._via_matches(channel),
         )
         if publication_id is not None:
             query = query.where(deliveries.c.publication_id == publication_id)

@@ -73,13 +73,20 @@ def wire(app: App, names: list[str]) -> Wired:
     return Wired(channels, notes)
 
 
+def via(app: App, name: str) -> str:
+    """Where a delivery made now for channel `name` goes: "platform", or "folder"."""
+    return "folder" if app.rehearsal or _real(app, name) is None else "platform"
+
+
 def targets(app: App, names: list[str]) -> list[Target]:
     """The fixed targets of each channel (email goes to subscribers instead)."""
     out = []
     if "x" in names:
-        out.append(Target("x", ""))
+        out.append(Target("x", "", via(app, "x")))
     if "telegram" in names:
-        out.append(Target("telegram", app.settings.file.channels.telegram.chat))
+        out.append(
+            Target("telegram", app.settings.file.channels.telegram.chat, via(app, "telegram"))
+        )
     return out
 
 

@@ -174,7 +174,7 @@ class Runner:
             report.held.append(p.key)
             report.lines.append(f"{p.key}: held: {stale}")
             return
-        from bot.publish.service import targets
+        from bot.publish.service import targets, via
 
         created = publish(
             self.app.engine,
@@ -183,6 +183,7 @@ class Runner:
             targets(self.app, list(p.channels)),
             now=now,
             created_by="scheduler",
+            email_via=via(self.app, "email"),
         )
         await self._record(
             p, "published", f"publication #{created.publication_id}", now, alert=False

@@ -138,6 +138,10 @@ deliveries = sa.Table(
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.Column("sent_at", UTCDateTime(), nullable=True),
     sa.Column("retracted_at", UTCDateTime(), nullable=True),
+    # "platform" or "folder", fixed when the delivery is made: a post composed without
+    # credentials (or in a rehearsal) never reaches a platform later, and one meant for a
+    # platform is never "sent" into the folder by a shell that lacks the keys.
+    sa.Column("via", sa.String(20), nullable=True),
     sa.UniqueConstraint(
         "publication_id", "channel", "target", "edition_id", name="uq_deliveries_unit"
     ),

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -256,3 +257,28 @@ def _no_leftover_lease(app: App) -> Iterator[None]:
 def test_the_lease_is_released_after_a_run(app: App, clock: Clock) -> None:
     _publish(app, [_draft("x", ("one",))], [Target("x", "")])
     asyncio.run(_sender(app, Scripted(), clock).run())
+
+
+def test_a_post_composed_for_the_folder_never_reaches_a_platform(app: App, clock: Clock) -> None:
+    # Made in a rehearsal (or without credentials), then a run that has the real keys.
+    _publish(app, [_draft("x", ("rehearsed",))], [Target("x", "", via="folder")])
+    channel = Scripted()
+    sender = _sender(app, channel, clock)
+    asyncio.run(sender.run())
+    assert channel.posted == []
+    assert _states(app)[0][1] == "pending"
+    assert sender.waiting_elsewhere() == {"x": 1}
+
+
+def test_a_post_meant_for_the_platform_is_not_filed_away_by_a_run_without_keys(
+    app: App, clock: Clock, tmp_path: Path
+) -> None:
+    from bot.channels.folder import FolderChannel
+
+    _publish(app, [_draft("x", ("real",))], [Target("x", "", via="platform")])
+    folder = FolderChannel("x", tmp_path / "outbox", clock)
+    sender = Sender(app.engine, {"x": folder}, clock=clock, sleep=clock.sleep)
+    asyncio.run(sender.run())
+    assert not (tmp_path / "outbox").exists()
+    assert _states(app)[0][1] == "pending"
+    assert sender.waiting_elsewhere() == {"x": 1}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
+import pytest
 import sqlalchemy as sa
 
 from bot import control
@@ -144,7 +145,11 @@ class _PausingChannel:
         return None
 
 
-def test_pause_stops_a_fan_out_midway_and_resume_finishes_it_once(app: App) -> None:
+def test_pause_stops_a_fan_out_midway_and_resume_finishes_it_once(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Email is configured (the deliveries are meant for the platform), sent by the channel below.
+    monkeypatch.setenv("BOT_SMTP_HOST", "127.0.0.1:1")
     enter_seed(app)
     put(
         app,
