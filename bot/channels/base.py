@@ -7,6 +7,7 @@ The outbox decides what to do from the kind of error alone:
   try again later with backoff.
 - `Rejected`: surely not posted and retrying will not help (bad request, bad credentials);
   the delivery fails with the reason.
+  `RecipientGone`, a kind of Rejected, also deactivates that subscriber.
 - `Uncertain`: the platform may have posted it (timeout after sending, dropped connection,
   X's "duplicate content"); never re-sent blindly, marked `unknown` for a check or for staff.
 """
@@ -34,6 +35,10 @@ class TemporaryFailure(ChannelError):
 
 class Rejected(ChannelError):
     """Nothing was posted, and trying again will not help."""
+
+
+class RecipientGone(Rejected):
+    """This one recipient can no longer be reached (blocked the bot, address gone)."""
 
 
 class Uncertain(ChannelError):

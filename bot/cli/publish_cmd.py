@@ -150,6 +150,8 @@ def post_now(
         [e for e in editions if isinstance(e, Draft)],
         targets(app, chosen),
         email_via=via(app, "email"),
+        telegram_via=via(app, "telegram"),
+        topic=found.settings.topic,
         now=app.clock(),
         created_by=who(None),
         again=again,

@@ -30,6 +30,8 @@ class MessageSettings(BaseModel):
     channels: list[ChannelName] = Field(default_factory=lambda: list(CHANNELS), min_length=1)
     # How old the newest figures may be when the message is posted, in days.
     max_figure_age_days: int | None = Field(default=None, ge=0)
+    # Which subscribers receive it: those who chose this topic.
+    topic: Literal["statements", "weekly-digest", "daily-briefing"] = "statements"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from bot.compose.drafts import Draft
 from bot.store.schema import deliveries, editions, publications, subscribers
 
 STATES = ("pending", "sending", "sent", "failed", "unknown", "cancelled")
+SUBSCRIBER_CHANNELS = ("email", "telegram")
 
 
 @dataclass(frozen=True)
@@ -88,18 +89,28 @@ def publish(
     created_by: str,
     again: bool = False,
     email_via: str = "platform",
+    telegram_via: str = "platform",
+    topic: str = "statements",
 ) -> Created:
     """Record the publication and one delivery per target (and per subscriber for email).
 
     Idempotent: for an occasion already published, only deliveries that do not exist yet are
     added (a channel or language not sent before); with `again`, a new publication is made.
     """
+    fan = _Fan(topic, email_via, telegram_via)
     try:
-        return _publish(engine, occasion, drafts, targets, now, created_by, again, email_via)
+        return _publish(engine, occasion, drafts, targets, now, created_by, again, fan)
     except sa.exc.IntegrityError:
         # Another process created the same publication a moment ago (SQLite has no advisory
         # lock): the second attempt finds it and only adds what is missing.
-        return _publish(engine, occasion, drafts, targets, now, created_by, again, email_via)
+        return _publish(engine, occasion, drafts, targets, now, created_by, again, fan)
+
+
+@dataclass(frozen=True)
+class _Fan:
+    topic: str
+    email_via: str
+    telegram_via: str
 
 
 def _publish(
@@ -110,7 +121,7 @@ def _publish(
     now: dt.datetime,
     created_by: str,
     again: bool,
-    email_via: str,
+    fan: _Fan,
 ) -> Created:
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
@@ -139,9 +150,10 @@ def _publish(
                 if target.channel != draft.channel:
                     continue
                 added += _add_delivery(conn, publication_id, edition_id, target, now)
-            if draft.channel == "email":
-                added += _fan_out_email(
-                    conn, publication_id, edition_id, draft.lang, now, email_via
+            if draft.channel in SUBSCRIBER_CHANNELS:
+                channel_via = fan.email_via if draft.channel == "email" else fan.telegram_via
+                added += _fan_out(
+                    conn, publication_id, edition_id, draft, fan.topic, now, channel_via
                 )
     return Created(publication_id, key, existed, added)
 
@@ -202,26 +214,32 @@ def _add_delivery(
     return 1
 
 
-def _fan_out_email(
+def _fan_out(
     conn: sa.Connection,
     publication_id: int,
     edition_id: int,
-    lang: str,
+    draft: Draft,
+    topic: str,
     now: dt.datetime,
     via: str,
 ) -> int:
-    """One delivery per active subscriber of this language, in one statement (no list in memory)."""
+    """One delivery per active subscriber of this channel, language and topic.
+
+    One INSERT … SELECT: the list of people never passes through memory, however long it is.
+    """
     already = sa.select(deliveries.c.subscriber_id).where(
         deliveries.c.publication_id == publication_id,
-        deliveries.c.channel == "email",
+        deliveries.c.channel == draft.channel,
         deliveries.c.subscriber_id.is_not(None),
     )
+    # Topics are stored "a,b,c"; match whole names only.
+    wants = (sa.literal(",") + subscribers.c.topics + sa.literal(",")).like(f"%,{topic},%")
     chosen = (
         sa.select(
             sa.literal(publication_id),
             sa.literal(edition_id),
-            sa.literal("email"),
-            subscribers.c.email,
+            sa.literal(draft.channel),
+            subscribers.c.address,
             subscribers.c.id,
             sa.literal("pending"),
             sa.literal(0),
@@ -230,8 +248,10 @@ def _fan_out_email(
             sa.literal(via),
         )
         .where(
+            subscribers.c.channel == draft.channel,
             subscribers.c.status == "active",
-            subscribers.c.lang == lang,
+            subscribers.c.lang == draft.lang,
+            wants,
             subscribers.c.id.not_in(already),
         )
         .order_by(subscribers.c.id)

@@ -15,7 +15,15 @@ from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 
-from bot.channels.base import Channel, Payload, RateLimited, Rejected, TemporaryFailure, Uncertain
+from bot.channels.base import (
+    Channel,
+    Payload,
+    RateLimited,
+    RecipientGone,
+    Rejected,
+    TemporaryFailure,
+    Uncertain,
+)
 from bot.errors import BotError
 from bot.publish import lease
 from bot.publish.budget import Budget
@@ -385,6 +393,23 @@ class Sender:
                     "pending",
                     f"{exc}; retrying at {retry:%H:%M:%S} UTC",
                 )
+            return True
+        except RecipientGone as exc:
+            # Never retried forever: the person blocked the bot or the address is gone.
+            if row.subscriber_id is not None:
+                from bot.subscribers.store import deactivate
+
+                deactivate(self.engine, row.subscriber_id, self.clock())
+            self._finish(
+                report,
+                delivery_id,
+                name,
+                target,
+                payload.lang,
+                "failed",
+                f"{exc} (subscriber deactivated)",
+                progress.ids,
+            )
             return True
         except Rejected as exc:
             self._finish(

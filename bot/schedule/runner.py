@@ -184,6 +184,8 @@ class Runner:
             now=now,
             created_by="scheduler",
             email_via=via(self.app, "email"),
+            telegram_via=via(self.app, "telegram"),
+            topic=message.settings.topic,
         )
         await self._record(
             p, "published", f"publication #{created.publication_id}", now, alert=False

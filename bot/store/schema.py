@@ -73,22 +73,39 @@ figure_values = sa.Table(
     sa.Index("ix_figure_values_figure_as_of", "figure", "as_of"),
 )
 
-# People who receive email (and, later, Telegram) directly. Minimal here; the subscriber
-# features extend it.
+# People who receive posts directly: by email (address) or in Telegram (address = chat id).
+ALL_TOPICS = "statements,weekly-digest,daily-briefing"
 subscribers = sa.Table(
     "subscribers",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("email", sa.String(320), nullable=False),
+    sa.Column("address", sa.String(320), nullable=False),
     sa.Column("lang", sa.String(5), nullable=False),
-    # pending (not confirmed yet), active, unsubscribed
+    # pending (not confirmed yet), active, unsubscribed, blocked (the platform refuses them)
     sa.Column("status", sa.String(20), nullable=False),
     # The secret in this subscriber's unsubscribe link.
     sa.Column("token", sa.String(100), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
-    sa.UniqueConstraint("email", name="uq_subscribers_email"),
+    sa.Column("channel", sa.String(20), nullable=False, server_default="email"),
+    # What they receive, comma-separated: statements, weekly-digest, daily-briefing.
+    sa.Column("topics", sa.String(200), nullable=False, server_default=ALL_TOPICS),
+    sa.Column("confirmed_at", UTCDateTime(), nullable=True),
+    sa.Column("unsubscribed_at", UTCDateTime(), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=True),
+    sa.UniqueConstraint("channel", "address", name="uq_subscribers_channel_address"),
     sa.UniqueConstraint("token", name="uq_subscribers_token"),
     sa.Index("ix_subscribers_status_lang", "status", "lang"),
+)
+
+# Anonymous counts that outlive the people: subscribed, confirmed, unsubscribed, erased.
+subscriber_stats = sa.Table(
+    "subscriber_stats",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("channel", sa.String(20), primary_key=True),
+    sa.Column("lang", sa.String(5), primary_key=True),
+    sa.Column("event", sa.String(20), primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
 )
 
 # What was decided: one row per message and occasion. `key` makes publishing idempotent.

@@ -209,7 +209,7 @@ def add_subscribers(
         first = int(conn.execute(sa.select(sa.func.count()).select_from(subscribers)).scalar_one())
         rows = [
             {
-                "email": f"reader{first + n}.{lang}@example.org",
+                "address": f"reader{first + n}.{lang}@example.org",
                 "lang": lang,
                 "status": status,
                 "token": secrets.token_urlsafe(18),
@@ -221,9 +221,9 @@ def add_subscribers(
             conn.execute(subscribers.insert(), rows)
         found = conn.execute(
             sa.select(
-                subscribers.c.id, subscribers.c.email, subscribers.c.lang, subscribers.c.token
+                subscribers.c.id, subscribers.c.address, subscribers.c.lang, subscribers.c.token
             )
-            .where(subscribers.c.email.in_([r["email"] for r in rows]))
+            .where(subscribers.c.address.in_([r["address"] for r in rows]))
             .order_by(subscribers.c.id)
         ).all()
     return [Subscriber(*row) for row in found]

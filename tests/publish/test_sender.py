@@ -197,7 +197,7 @@ def _subscribe(app: App, people: list[tuple[str, str, str]]) -> None:
         for email, lang, status in people:
             conn.execute(
                 subscribers.insert().values(
-                    email=email, lang=lang, status=status, token=f"tok-{email}", created_at=START
+                    address=email, lang=lang, status=status, token=f"tok-{email}", created_at=START
                 )
             )
 
@@ -230,7 +230,7 @@ def test_an_unsubscribed_person_is_not_sent_what_was_queued(app: App, clock: Clo
     with app.engine.begin() as conn:
         conn.execute(
             subscribers.update()
-            .where(subscribers.c.email == "b@example.org")
+            .where(subscribers.c.address == "b@example.org")
             .values(status="unsubscribed")
         )
     channel = Scripted()

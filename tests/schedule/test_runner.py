@@ -161,7 +161,7 @@ def test_pause_stops_a_fan_out_midway_and_resume_finishes_it_once(
         for number in range(20):
             conn.execute(
                 subscribers.insert().values(
-                    email=f"person{number}@example.org",
+                    address=f"person{number}@example.org",
                     lang="en" if number % 2 else "my",
                     status="active",
                     token=f"t{number}",

@@ -1,0 +1,1 @@
+"""Subscribers: people who get posts by email or in Telegram. Their data is kept to the minimum."""
