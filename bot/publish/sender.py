@@ -106,7 +106,7 @@ class Sender:
         clock: Clock,
         sleep: Sleep = asyncio.sleep,
         budgets: Mapping[str, Budget] | None = None,
-        unsubscribe_base_url: str = "",
+        unsubscribe_url: Callable[[str], str] | None = None,
         concurrency: Mapping[str, int] | None = None,
         max_attempts: int = 8,
         max_wait_seconds: float = 600,
@@ -117,7 +117,8 @@ class Sender:
         self.clock = clock
         self.sleep = sleep
         self.budgets = budgets or {}
-        self.unsubscribe_base_url = unsubscribe_base_url
+        # Subscriber token → this person's one-click unsubscribe URL (signed by the web app).
+        self.unsubscribe_url = unsubscribe_url or (lambda token: "")
         self.concurrency = concurrency or {}
         self.max_attempts = max_attempts
         self.max_wait = dt.timedelta(seconds=max_wait_seconds)
@@ -329,7 +330,8 @@ class Sender:
                     "the subscriber is no longer subscribed",
                 )
                 return True
-            data["extra"] = {"unsubscribe_url": f"{self.unsubscribe_base_url}{row.token}"}
+            if name == "email" and row.token:
+                data["extra"] = {"unsubscribe_url": self.unsubscribe_url(row.token)}
         payload = Payload.from_json(data)
         done: list[str] = json.loads(row.ids)
         # Only the parts still to send: those already out (a thread resumed after a failure)

@@ -90,6 +90,15 @@ def targets(app: App, names: list[str]) -> list[Target]:
     return out
 
 
+def unsubscribe_links(app: App) -> Callable[[str], str]:
+    """Subscriber token → the signed one-click unsubscribe URL under the configured base."""
+    from bot.subscribers.tokens import tokens_for
+
+    tokens = tokens_for(app.settings, app.clock)
+    base = app.settings.file.channels.email.unsubscribe_base_url
+    return lambda token: f"{base}{tokens.unsubscribe(token)}"
+
+
 def make_sender(
     app: App,
     wired: Wired,
@@ -109,7 +118,7 @@ def make_sender(
         wired.channels,
         clock=app.clock,
         budgets=budgets,
-        unsubscribe_base_url=email.unsubscribe_base_url,
+        unsubscribe_url=unsubscribe_links(app),
         concurrency={"email": email.connections},
         max_wait_seconds=max_wait_seconds,
         on_outcome=on_outcome,

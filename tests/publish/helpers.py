@@ -331,3 +331,13 @@ def send(
 
 async def _no_sleep(seconds: float) -> None:
     raise AssertionError(f"the sender tried to sleep {seconds} s without a test clock")
+
+
+def carried_token(home: Path, header: str) -> str:
+    """The stored subscriber token that a List-Unsubscribe header's signed link carries."""
+    from bot.config.settings import load_settings
+    from bot.subscribers.tokens import tokens_for
+
+    url = header.strip().split(",")[0].strip().strip("<>")
+    tokens = tokens_for(load_settings(home), lambda: FIXED_NOW)
+    return tokens.read_unsubscribe(url.rsplit("/", 1)[-1])

@@ -239,7 +239,7 @@ def test_an_unsubscribed_person_is_not_sent_what_was_queued(app: App, clock: Clo
         {"email": channel},
         clock=clock,
         sleep=clock.sleep,
-        unsubscribe_base_url="https://example.org/u/",
+        unsubscribe_url=lambda token: f"https://example.org/u/{token}",
     )
     asyncio.run(sender.run())
     assert channel.posted == [("a@example.org", "text")]

@@ -1,0 +1,102 @@
+"""Signed tokens for subscribers' links: confirm (expiring) and unsubscribe (lasting).
+
+The unsubscribe link must keep working for as long as the email it came in is read (RFC 8058),
+so it does not expire; it is signed, so a token cannot be made up or altered. The confirmation
+link expires after CONFIRM_DAYS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from collections.abc import Callable
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from bot.config.settings import Settings, secret
+from bot.errors import BotError
+
+CONFIRM_DAYS = 7
+SECRET_ENV = "BOT_WEB_SECRET"
+Clock = Callable[[], dt.datetime]
+
+
+class BadToken(BotError):
+    """A link whose token was altered, made up, or is for something else."""
+
+
+class ExpiredToken(BotError):
+    """A confirmation link older than CONFIRM_DAYS."""
+
+
+def web_secret(settings: Settings) -> str:
+    """BOT_WEB_SECRET, else a secret made once and kept in var/web-secret (readable by owner)."""
+    found = secret(SECRET_ENV)
+    if found:
+        return found
+    path = settings.home / "var" / "web-secret"
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        stream.write(value)
+    return value
+
+
+class _Serializer(URLSafeTimedSerializer):
+    """itsdangerous reads the wall clock; ours comes from the bot's (injectable) clock."""
+
+    clock: Clock
+
+    def get_timestamp(self) -> int:
+        return int(self.clock().timestamp())
+
+
+class Tokens:
+    """Makes and reads the tokens in subscribers' links."""
+
+    def __init__(self, key: str, clock: Clock) -> None:
+        self._confirm = _Serializer(key, salt="confirm-subscription")
+        self._unsubscribe = _Serializer(key, salt="unsubscribe")
+        self._confirm.clock = self._unsubscribe.clock = clock
+
+    def __repr__(self) -> str:
+        return "Tokens(key=****)"
+
+    def confirm(self, subscriber_id: int) -> str:
+        """The token of a confirmation link."""
+        return str(self._confirm.dumps(subscriber_id))
+
+    def read_confirm(self, token: str) -> int:
+        """The subscriber a confirmation token names; BadToken or ExpiredToken otherwise."""
+        try:
+            value = self._confirm.loads(token, max_age=CONFIRM_DAYS * 86400)
+        except SignatureExpired:
+            raise ExpiredToken("this confirmation link has expired") from None
+        except BadSignature:
+            raise BadToken("this link is not valid") from None
+        if not isinstance(value, int):
+            raise BadToken("this link is not valid")
+        return value
+
+    def unsubscribe(self, subscriber_token: str) -> str:
+        """The token of an unsubscribe link for the subscriber with this stored token."""
+        return str(self._unsubscribe.dumps(subscriber_token))
+
+    def read_unsubscribe(self, token: str) -> str:
+        """The stored subscriber token an unsubscribe token carries; BadToken otherwise."""
+        try:
+            value = self._unsubscribe.loads(token)
+        except BadSignature:
+            raise BadToken("this link is not valid") from None
+        if not isinstance(value, str):
+            raise BadToken("this link is not valid")
+        return value
+
+
+def tokens_for(settings: Settings, clock: Clock) -> Tokens:
+    """Tokens signed with the web secret of these settings."""
+    return Tokens(web_secret(settings), clock)
