@@ -168,33 +168,31 @@ def confirm(engine: sa.Engine, subscriber_id: int, now: dt.datetime) -> bool:
     return True
 
 
-def unsubscribe(engine: sa.Engine, subscriber_id: int, now: dt.datetime) -> bool:
-    """Stop sending to this person; True if they were subscribed."""
+def _set_status(
+    engine: sa.Engine, subscriber_id: int, status: str, now: dt.datetime, **extra: object
+) -> bool:
+    """Move a person to `status` (counted once); False if unknown or already there."""
     with engine.begin() as conn:
         row = conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).first()
-        if row is None or row.status in ("unsubscribed",):
+        if row is None or row.status == status:
             return False
         conn.execute(
             subscribers.update()
             .where(subscribers.c.id == subscriber_id)
-            .values(status="unsubscribed", unsubscribed_at=now, updated_at=now)
+            .values(status=status, updated_at=now, **extra)
         )
-        count_event(conn, now, row.channel, row.lang, "unsubscribed")
+        count_event(conn, now, row.channel, row.lang, status)
     return True
+
+
+def unsubscribe(engine: sa.Engine, subscriber_id: int, now: dt.datetime) -> bool:
+    """Stop sending to this person; True if they were subscribed."""
+    return _set_status(engine, subscriber_id, "unsubscribed", now, unsubscribed_at=now)
 
 
 def deactivate(engine: sa.Engine, subscriber_id: int, now: dt.datetime) -> None:
     """The platform refuses this person (blocked the bot, address gone): stop trying."""
-    with engine.begin() as conn:
-        row = conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).first()
-        if row is None or row.status == "blocked":
-            return
-        conn.execute(
-            subscribers.update()
-            .where(subscribers.c.id == subscriber_id)
-            .values(status="blocked", updated_at=now)
-        )
-        count_event(conn, now, row.channel, row.lang, "blocked")
+    _set_status(engine, subscriber_id, "blocked", now)
 
 
 def erase(engine: sa.Engine, channel: str, address: str, now: dt.datetime) -> bool:
