@@ -24,4 +24,9 @@ if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
   touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"
+# Installing a browser needs root and a large download, so it is only mentioned, for checks.
+if [ "$(basename "$0")" = "check" ] && ! command -v chromium >/dev/null 2>&1; then
+  echo "Note: chromium is not installed, so the browser test is skipped" \
+    "(Debian: apt-get install chromium fonts-noto-core)." >&2
+fi
 cd "$ROOT"

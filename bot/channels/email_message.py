@@ -6,6 +6,7 @@ message (`mask_address`), and a message must never name more than one recipient.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections import OrderedDict
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 import dkim
 
 from bot.channels.base import Payload, Rejected
+from bot.channels.unsubscribe import UNSUBSCRIBE_MARK, UNSUBSCRIBE_WORDS
 from bot.config.settings import EmailSettings
 from bot.errors import ConfigError
 from bot.privacy import mask_address
@@ -38,6 +40,10 @@ _LANG = re.compile(r"[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*", re.ASCII)
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _LINE_ENDINGS = re.compile(rb"\r\n|\r|\n")
 _MAX_URL = 900  # one header line must stay under 998 octets
+# A body with the unsubscribe mark is encoded once with slots for its parts, and each copy
+# gets its parts, with that recipient's link, written into them.
+_TEXT_SLOT = "@@spring-bot-text-part@@"
+_HTML_SLOT = "@@spring-bot-html-part@@"
 
 # Header fields the DKIM signature covers; RFC 8058 requires both List-Unsubscribe fields.
 SIGNED_HEADERS = [
@@ -175,11 +181,28 @@ class MessageBuilder:
                 b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
             ]
         head.append(self._list_id)
-        head.append(self._body(subject, payload.parts[0], payload.html, payload.lang))
+        text, html = payload.parts[0], payload.html
+        if url is not None:
+            # The plain-text part ends with the link too, for mail clients that show no HTML.
+            words = UNSUBSCRIBE_WORDS.get(payload.lang, UNSUBSCRIBE_WORDS["en"])
+            text = f"{text}\n\n-- \n{words} {UNSUBSCRIBE_MARK}"
+        if UNSUBSCRIBE_MARK in text or (html is not None and UNSUBSCRIBE_MARK in html):
+            head.append(self._with_link(subject, text, html, payload.lang, url or ""))
+        else:
+            head.append(self._body(subject, text, html, payload.lang))
         data = b"".join(head)
         if self._signer is not None:
             data = self._signer.sign(data)
         return Built(recipient, message_id, data)
+
+    def _with_link(self, subject: str, text: str, html: str | None, lang: str, url: str) -> bytes:
+        """The body with this recipient's link in it, from a skeleton encoded once."""
+        skeleton = self._body(subject, _TEXT_SLOT, None if html is None else _HTML_SLOT, lang)
+        body = skeleton.replace(_b64(_TEXT_SLOT), _b64(text.replace(UNSUBSCRIBE_MARK, url)))
+        if html is not None:
+            # The URL is plain ASCII without quotes or angle brackets (checked above).
+            body = body.replace(_b64(_HTML_SLOT), _b64(html.replace(UNSUBSCRIBE_MARK, url)))
+        return body
 
     def _body(self, subject: str, text: str, html: str | None, lang: str) -> bytes:
         key = (subject, text, html, lang)
@@ -205,15 +228,27 @@ def render_for_folder(settings: EmailSettings) -> Callable[[Payload], bytes]:
     return lambda payload: builder.build(payload).data
 
 
+def _b64(text: str) -> bytes:
+    # As the email package encodes a text part: CRLF line ends and a final one, then base64
+    # in lines of 76 characters, themselves ended by CRLF.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    canonical = "".join(line + "\r\n" for line in lines)
+    return base64.encodebytes(canonical.encode("utf-8")).replace(b"\n", b"\r\n")
+
+
 def _encode_body(subject: str, text: str, html: str | None, lang: str) -> bytes:
     # The shared part of every copy: its own header fields, the blank line and the body.
     message = EmailMessage(policy=POLICY)
     message["Subject"] = subject  # the policy applies RFC 2047 to Burmese
-    message.set_content(text, subtype="plain", charset="utf-8")
+    # A slot is plain ASCII, but the text that replaces it will not be: say base64 up front.
+    cte = "base64" if text == _TEXT_SLOT else None
+    message.set_content(text, subtype="plain", charset="utf-8", cte=cte)
     if html is not None:
         # Not add_alternative, which leaves the HTML part a stray MIME-Version of its own.
         part = EmailMessage(policy=POLICY)
-        part.set_content(html, subtype="html", charset="utf-8")
+        part.set_content(html, subtype="html", charset="utf-8", cte=cte)
         del part["MIME-Version"]
         message.make_alternative()
         message.attach(part)

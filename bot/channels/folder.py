@@ -87,6 +87,8 @@ class FolderChannel:
     def _write_mail(self, payload: Payload) -> str:
         if self.render_email is None:
             raise Rejected("no email renderer configured for the outbox folder")
+        # Maildir creates only its own folder, not the ones above it.
+        self.folder.parent.mkdir(parents=True, exist_ok=True)
         box = mailbox.Maildir(self.folder, create=True)
         # Maildir writes into tmp/ and moves into new/ only when complete.
         key = box.add(self.render_email(payload))

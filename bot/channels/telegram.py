@@ -2,14 +2,23 @@
 
 Only sendMessage and deleteMessage are used, so the Bot is never `initialize()`d: that would
 cost a getMe call per start and, on a bad token, raise an error whose text holds the token.
+
+Sends are spaced to Telegram's documented limits for bots (Bot FAQ, "My bot is hitting
+limits"): about 30 messages a second across chats, and one a second in any one chat. A 429
+(flood wait) stops every send of this channel until it ends, not only the one refused: the
+limit is the bot's, and Telegram lengthens the wait of a bot that keeps sending.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import math
 import os
+import time
 import warnings
+from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 import httpx
@@ -32,6 +41,7 @@ from bot.channels.base import (
     Payload,
     Progress,
     RateLimited,
+    RecipientGone,
     Rejected,
     TemporaryFailure,
     Uncertain,
@@ -39,10 +49,36 @@ from bot.channels.base import (
 from bot.config.settings import TelegramSettings, secret
 from bot.errors import ChannelError
 
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[None]]
+
+MESSAGES_PER_SECOND = 30
+SECONDS_PER_CHAT = 1.0
+# Requests in flight at once (the sender's concurrency for this channel): a round trip to
+# Telegram takes a few hundred milliseconds, so fewer than ~10 could not reach 30 a second.
+CONCURRENCY = 10
+# A flood wait longer than this is handed back to the sender (RateLimited) rather than sat out
+# here, where the waiting deliveries are already claimed: a crash during a long wait would
+# leave them all `unknown` for staff to check, though none was sent.
+MAX_HELD_SECONDS = 60.0
+# What Telegram says when this one person can no longer be reached (they blocked the bot,
+# deleted their account, or never started it): retrying will not help, stop sending to them.
+_GONE = (
+    "bot was blocked by the user",
+    "user is deactivated",
+    "chat not found",
+    "bot can't initiate conversation with a user",
+)
+
 _HIDDEN = "***"
 _CHAT_SETTING = "[channels.telegram] chat in config/bot.toml"
 # httpx raises these only while opening a connection, before any byte of the request is sent.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
+
+
+def _shown(chat: str) -> str:
+    """A person's chat id as logs and terminals show it: enough to tell apart, not to find."""
+    return f"chat {chat[:1]}***{chat[-2:]}" if len(chat) > 4 else "chat ***"
 
 
 class _HideTokens(logging.Filter):
@@ -89,26 +125,108 @@ def _retry_after_seconds(exc: RetryAfter) -> float:
     return float(value)
 
 
+class _Limits:
+    """Spaces sends: 1/30 s apart overall, 1 s apart in each chat, none during a flood wait.
+
+    Sends are let go one at a time, under a lock, and each is stamped with the moment it was
+    let go: the spacing holds however many sends wait at once and however late a sleep ends.
+    """
+
+    def __init__(self, clock: Clock, sleep: Sleep) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        # Time as far as the limiter knows: never before the end of its own last sleep, so a
+        # clock that stands still (a test's) or rounds (to microseconds) cannot keep it
+        # sleeping forever.
+        self._floor = -math.inf
+        self._last = -math.inf
+        # Only the chats sent to in the last second: a fan-out to many people must not grow it.
+        self._chats: dict[str, float] = {}
+        self._paused_until = -math.inf
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def pause(self, seconds: float) -> None:
+        """Telegram asked to wait: nothing goes out on this channel for `seconds`."""
+        self._paused_until = max(self._paused_until, self._now() + seconds)
+
+    async def wait(self, chat: str) -> None:
+        """Return when a message may go to `chat`; RateLimited if that is too far off."""
+        while True:
+            now = self._now()
+            held = self._paused_until - now
+            if held > MAX_HELD_SECONDS:
+                raise RateLimited(f"Telegram asked to wait {held:.0f} s more", held)
+            ready = max(self._paused_until, self._chats.get(chat, -math.inf) + SECONDS_PER_CHAT)
+            if ready > now:
+                await self._until(now, ready)
+                continue
+            async with self._guard():
+                now = self._now()
+                due = self._last + 1 / MESSAGES_PER_SECOND
+                if due > now:
+                    await self._until(now, due)
+                    now = self._now()
+                if self._paused_until > now:
+                    continue  # a 429 came back while this send slept
+                self._last = self._chats[chat] = now
+                self._forget(now)
+                return
+
+    def _now(self) -> float:
+        return max(self._clock(), self._floor)
+
+    async def _until(self, now: float, moment: float) -> None:
+        await self._sleep(moment - now)
+        self._floor = max(self._floor, moment)
+
+    def _forget(self, now: float) -> None:
+        for chat in [c for c, at in self._chats.items() if at + SECONDS_PER_CHAT <= now]:
+            del self._chats[chat]
+
+    def _guard(self) -> asyncio.Lock:
+        # A lock belongs to the event loop that first waits on it; the channel may be used
+        # from one `asyncio.run` after another (the alerts, the CLI), so one per loop.
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+
 class TelegramChannel:
     """Posts to one Telegram chat (a channel, group or user) through the Bot API."""
 
     name: ClassVar[str] = "telegram"
 
-    def __init__(self, settings: TelegramSettings, token: str) -> None:
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        token: str,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         if not token:
             raise ValueError("a Telegram bot token is required")
         self._settings = settings
         self._token = token
+        self._limits = _Limits(clock, sleep)
         # Created on first use, inside the event loop that uses it; `close` lets it go.
         self._bot: Bot | None = None
         self._request: HTTPXRequest | None = None
         _hide_in_logs(token)
 
     @classmethod
-    def from_settings(cls, settings: TelegramSettings) -> TelegramChannel | None:
+    def from_settings(
+        cls,
+        settings: TelegramSettings,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> TelegramChannel | None:
         """The channel, or None when the token's environment variable is not set."""
         token = secret(settings.token_env)
-        return cls(settings, token) if token else None
+        return cls(settings, token, clock=clock, sleep=sleep) if token else None
 
     def __repr__(self) -> str:
         base_url = self._scrub(self._settings.base_url)
@@ -120,8 +238,12 @@ class TelegramChannel:
         bot = self._client()
         ids = list(done)
         total = len(payload.parts)
+        person = self._is_person(payload)
         for index in range(len(done), total):
             await progress.before(index)
+            # After `before`: the intent is recorded, so a crash while waiting is flagged for a
+            # check rather than forgotten.
+            await self._limits.wait(chat)
             try:
                 message = await bot.send_message(
                     chat_id=chat,
@@ -130,9 +252,13 @@ class TelegramChannel:
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
                 )
             except TelegramError as exc:
+                where = f"part {index + 1} of {total} to {_shown(chat) if person else chat}"
+                error = self._translate(exc, where, person=person)
+                if isinstance(error, RateLimited):
+                    self._limits.pause(error.retry_after)
                 # `from None`: PTB's and httpx's exceptions carry the request, whose URL holds
                 # the token; a logged traceback must not show them.
-                raise self._translate(exc, f"part {index + 1} of {total} to {chat}") from None
+                raise error from None
             ids.append(str(message.message_id))
             await progress.after(index, ids[-1])
         return ids
@@ -204,12 +330,21 @@ class TelegramChannel:
             )
         return chat
 
+    def _is_person(self, payload: Payload) -> bool:
+        # Anything but the configured public chat is someone's own chat with the bot (a
+        # subscriber's, or staff's for alerts): a refusal there concerns that one person.
+        return bool(payload.target) and payload.target != self._settings.chat
+
     def _scrub(self, text: str) -> str:
         return text.replace(self._token, _HIDDEN)
 
-    def _translate(self, exc: TelegramError, action: str) -> ChannelError:
+    def _translate(self, exc: TelegramError, action: str, *, person: bool = False) -> ChannelError:
         """The error kind the outbox acts on, with a message that never holds the token."""
         said = self._scrub(str(exc))
+        gone = any(words in said.lower() for words in _GONE)
+        if person and gone and isinstance(exc, Forbidden | BadRequest):
+            # The sender deactivates the subscriber: never retried, never sent again.
+            return RecipientGone(f"Telegram refused {action}: {said}")
         if isinstance(exc, RetryAfter):
             seconds = _retry_after_seconds(exc)
             return RateLimited(f"Telegram asked to wait {seconds:g} s before {action}", seconds)

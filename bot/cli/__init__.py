@@ -81,6 +81,7 @@ def register() -> None:
         preview_cmd,
         publish_cmd,
         run_cmd,
+        subscribers_cmd,
     )
 
     main.add_command(publish_cmd.post_now)
@@ -96,6 +97,7 @@ def register() -> None:
     main.add_command(run_cmd.pause)
     main.add_command(run_cmd.resume)
     main.add_command(config_cmd.config)
+    main.add_command(subscribers_cmd.subscribers)
 
 
 register()

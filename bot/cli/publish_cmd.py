@@ -33,17 +33,21 @@ def print_outcome(outcome: Outcome) -> None:
 def send_publication(app: App, names: list[str], publication_id: int | None) -> dict[str, int]:
     """Run the sender for one publication (or all pending), printing each outcome."""
     from bot.publish.outbox import counts
+    from bot.publish.progress import FanOutPrinter
     from bot.publish.service import make_sender, wire
 
     wired = wire(app, names)
     for name, note in wired.notes.items():
         click.echo(f"  {name}: {note}")
+    # A fan-out to subscribers is one progress line; public posts and failures, a line each.
+    printer = FanOutPrinter(app.engine, print_outcome, lambda text: click.echo(text, nl=False))
 
     async def go() -> Report:
-        sender = make_sender(app, wired, print_outcome)
+        sender = make_sender(app, wired, printer)
         try:
             report = await sender.run(publication_id)
         finally:
+            printer.finish()
             for channel in wired.channels.values():
                 await channel.close()
         for name, count in sender.waiting_elsewhere(publication_id).items():

@@ -37,6 +37,8 @@ CONTEXT_NAMES = {
     "year",
     "subject",
     "blocks",
+    "unsubscribe_url",
+    "unsubscribe_words",
     "range",
     "loop",
     "dict",

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.channels.unsubscribe import UNSUBSCRIBE_MARK, UNSUBSCRIBE_WORDS
 from bot.compose.blocks import blocks, telegram_html
 from bot.compose.context import FigureUse, Occasion, Usage, build_context
 from bot.compose.environment import make_environment
@@ -237,6 +238,9 @@ class Composer:
             **context,
             "subject": subject,
             "blocks": blocks(text, context["org"]["name"]),
+            # Each recipient's own link is written in when the email is built for them.
+            "unsubscribe_url": UNSUBSCRIBE_MARK,
+            "unsubscribe_words": UNSUBSCRIBE_WORDS.get(lang, UNSUBSCRIBE_WORDS["en"]),
         }
         name = message.template("email", lang, "html") or EMAIL_LAYOUT
         html = render(self.env, name, html_context, self.settings.messages_dir)

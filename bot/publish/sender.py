@@ -46,6 +46,9 @@ class Outcome:
     lang: str
     state: str
     detail: str
+    # Which publication, and whose: a fan-out to subscribers is shown as a running count.
+    publication_id: int | None = None
+    subscriber_id: int | None = None
 
 
 @dataclass
@@ -73,6 +76,7 @@ class _Due:
     payload: str
     status: str | None
     token: str | None
+    publication_id: int | None = None
 
 
 class SenderBusy(BotError):
@@ -124,6 +128,9 @@ class Sender:
         self.max_wait = dt.timedelta(seconds=max_wait_seconds)
         self.on_outcome = on_outcome
         self.owner = lease.new_owner()
+        # The deliveries being attempted, so each outcome can say which publication and
+        # subscriber it concerns (at most `concurrency` at a time).
+        self._attempting: dict[int, _Due] = {}
 
     def _paused(self, report: Report) -> bool:
         # Checked before every delivery: a pause stops even a fan-out already under way.
@@ -200,6 +207,7 @@ class Sender:
                 editions.c.payload,
                 subscribers.c.status,
                 subscribers.c.token,
+                deliveries.c.publication_id,
             )
             .join(editions, editions.c.id == deliveries.c.edition_id)
             .outerjoin(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
@@ -283,13 +291,16 @@ class Sender:
             rows = self._due(name, publication_id)
             if rows:
                 limited = False
-                if width == 1:  # one at a time: a rate limit stops the rest of the batch
-                    for row in rows:
-                        if not await one(row):
-                            limited = True
-                            break
-                else:
-                    await asyncio.gather(*(one(row) for row in rows))
+                # Posts to the public chat or account go one at a time, in order, and a rate
+                # limit stops the rest of the batch: parts of two editions must not interleave.
+                # Only a fan-out (one message per subscriber) goes `width` at a time.
+                fan = [row for row in rows if row.subscriber_id is not None] if width > 1 else []
+                for row in rows if width == 1 else [r for r in rows if r.subscriber_id is None]:
+                    if not await one(row):
+                        limited = True
+                        break
+                if fan and not limited:
+                    await asyncio.gather(*(one(row) for row in fan))
                 if not limited or report.paused:
                     continue  # (a pause ends the loop at its top)
                 # ...and holds the channel until the limit ends. Going straight back to the
@@ -313,6 +324,13 @@ class Sender:
 
     async def _deliver(self, name: str, channel: Channel, row: _Due, report: Report) -> bool:
         """One attempt; False when the channel asked us to slow down or the bot is paused."""
+        self._attempting[row.id] = row
+        try:
+            return await self._attempt(name, channel, row, report)
+        finally:
+            del self._attempting[row.id]
+
+    async def _attempt(self, name: str, channel: Channel, row: _Due, report: Report) -> bool:
         if self._paused(report):
             return False
         delivery_id, target, attempts = row.id, row.target, row.attempts
@@ -472,7 +490,17 @@ class Sender:
         state: str,
         detail: str,
     ) -> None:
-        outcome = Outcome(delivery_id, channel, target, lang, state, detail)
+        row = self._attempting.get(delivery_id)
+        outcome = Outcome(
+            delivery_id,
+            channel,
+            target,
+            lang,
+            state,
+            detail,
+            row.publication_id if row else None,
+            row.subscriber_id if row else None,
+        )
         report.outcomes.append(outcome)
         if self.on_outcome:
             self.on_outcome(outcome)

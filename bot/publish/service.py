@@ -113,13 +113,20 @@ def make_sender(
     if x is not None and cost is not None:
         budgets["x"] = Budget(app.engine, "x", app.settings.file.channels.x, cost, app.settings.tz)
     email = app.settings.file.channels.email
+    concurrency = {"email": email.connections}
+    if "telegram" in wired.channels:
+        from bot.channels.telegram import CONCURRENCY
+
+        # Enough sends in flight for the channel's limiter, not the round trip, to set the
+        # pace of a fan-out (about 30 a second).
+        concurrency["telegram"] = CONCURRENCY
     return Sender(
         app.engine,
         wired.channels,
         clock=app.clock,
         budgets=budgets,
         unsubscribe_url=unsubscribe_links(app),
-        concurrency={"email": email.connections},
+        concurrency=concurrency,
         max_wait_seconds=max_wait_seconds,
         on_outcome=on_outcome,
         sleep=sleep,

@@ -132,6 +132,14 @@ async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -
     web_task = asyncio.create_task(server.serve(sockets=[listener]))  # type: ignore[attr-defined]
     echo(f"Web page: http://{web.host}:{listener.getsockname()[1]}/  (health: /health)")
     lost = asyncio.Event()
+    # Only the active process polls Telegram: two pollers of one token get 409 Conflict.
+    from bot.telegram_bot.application import build_application, run_bot
+
+    telegram = build_application(app)
+    bot_stop = asyncio.Event()
+    bot_task = asyncio.create_task(run_bot(telegram, bot_stop)) if telegram else None
+    if bot_task is not None:
+        echo("Telegram bot: answering subscribers (/start, /subscribe, /stop, /latest).")
 
     async def tick() -> None:
         if lease.acquire(app.engine, LEASE, owner, app.clock(), LEASE_TTL) is not None:
@@ -161,6 +169,10 @@ async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -
             task.cancel()
     finally:
         scheduler.shutdown(wait=False)
+        bot_stop.set()
+        if bot_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await bot_task
         server.should_exit = True  # type: ignore[attr-defined]
         with contextlib.suppress(asyncio.CancelledError):
             await web_task

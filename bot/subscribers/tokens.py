@@ -12,7 +12,7 @@ import os
 import secrets
 from collections.abc import Callable
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from bot.config.settings import Settings, secret
 from bot.errors import BotError
@@ -46,22 +46,23 @@ def web_secret(settings: Settings) -> str:
     return value
 
 
-class _Serializer(URLSafeTimedSerializer):
-    """itsdangerous reads the wall clock; ours comes from the bot's (injectable) clock."""
+def _signer(clock: Clock) -> type[TimestampSigner]:
+    """itsdangerous reads the wall clock in its signer; ours comes from the bot's clock."""
 
-    clock: Clock
+    class ClockedSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(clock().timestamp())
 
-    def get_timestamp(self) -> int:
-        return int(self.clock().timestamp())
+    return ClockedSigner
 
 
 class Tokens:
     """Makes and reads the tokens in subscribers' links."""
 
     def __init__(self, key: str, clock: Clock) -> None:
-        self._confirm = _Serializer(key, salt="confirm-subscription")
-        self._unsubscribe = _Serializer(key, salt="unsubscribe")
-        self._confirm.clock = self._unsubscribe.clock = clock
+        signer = _signer(clock)
+        self._confirm = URLSafeTimedSerializer(key, salt="confirm-subscription", signer=signer)
+        self._unsubscribe = URLSafeTimedSerializer(key, salt="unsubscribe", signer=signer)
 
     def __repr__(self) -> str:
         return "Tokens(key=****)"

@@ -1,19 +1,25 @@
-"""The Starlette application: the latest figures page and /health."""
+"""The Starlette application: figures and sign-up, email links, the archive, /health.
+
+Each part lives in its own module (subscribe, links, archive); this one wires them, adds the
+security headers to every response and serves the one stylesheet.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bot.lang import long_date, number
-from bot.store.figures import latest
+from bot.web import archive, links, subscribe
 from bot.web.health import check
+from bot.web.pages import page_lang
+from bot.web.security import SecurityHeaders
+from bot.web.site import Site
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -21,46 +27,38 @@ if TYPE_CHECKING:
     from bot.app import App
 
 
-def _link(source: str) -> str | None:
-    """The web address in a source note, if it has one; only http(s), never javascript:."""
-    for word in source.split():
-        if word.startswith(("https://", "http://")):
-            return word
-    return None
-
-
 def build_web(app: App, clock: Callable[[], dt.datetime]) -> Starlette:
-    """The web application over the bot's database."""
-    pages = Environment(
-        loader=PackageLoader("bot.web", "templates"), autoescape=select_autoescape(["html"])
-    )
+    """The web application over the bot's database; `clock` is injectable for tests."""
+    site = Site(app, clock)
 
     async def health(request: Request) -> Response:
         found = check(app.engine, clock())
         return JSONResponse(found.to_json(), status_code=200 if found.ok else 503)
 
-    async def home(request: Request) -> Response:
-        lang = "my" if request.query_params.get("lang") == "my" else "en"
-        with app.engine.connect() as conn:
-            values = latest(conn, app.today())
-        rows = [
-            (
-                figure.label.get(lang),
-                number(values[key].value, lang, grouped=True),
-                long_date(values[key].as_of, lang),
-                values[key].source,
-                _link(values[key].source),
-            )
-            for key, figure in app.book.figures.items()
-            if key in values
-        ]
-        page = pages.get_template("home.html").render(
-            lang=lang,
-            org_name=app.settings.file.organisation.name.get(lang),
-            rows=rows,
-            source_word="ရင်းမြစ်" if lang == "my" else "source",
-            empty="ကိန်းဂဏန်းများ မထည့်သွင်းရသေးပါ။" if lang == "my" else "No figures yet.",
+    async def stylesheet(request: Request) -> Response:
+        return Response(
+            site.pages.stylesheet,
+            media_type="text/css; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=3600"},
         )
-        return HTMLResponse(page)
 
-    return Starlette(routes=[Route("/", home), Route("/health", health)])
+    async def no_icon(request: Request) -> Response:
+        # Browsers ask for it on every visit; "nothing" is an answer, a 404 is an error.
+        return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
+
+    async def not_found(request: Request, exc: Exception) -> Response:
+        lang = page_lang(request)
+        return site.message(request, lang, "not_found_title", "not_found_body", status=404)
+
+    return Starlette(
+        routes=[
+            Route("/health", health),
+            Route("/style.css", stylesheet),
+            Route("/favicon.ico", no_icon),
+            *subscribe.routes(site),
+            *links.routes(site),
+            *archive.routes(site),
+        ],
+        middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={404: not_found},
+    )

@@ -356,8 +356,15 @@ def test_same_content_reuses_the_encoded_body(peer: SmtpPeer) -> None:
     )
     got = {m.rcpt_tos[0]: m for m in peer.messages}
     alice, bob, carol = got["alice@example.org"], got["bob@example.org"], got["carol@example.org"]
-    assert alice.body == bob.body  # same MIME boundary: one encoding shared
-    assert alice.body != carol.body
+
+    def boundary(got: object) -> str:
+        return str(got.message().get_boundary())  # type: ignore[attr-defined]
+
+    # One skeleton encoded once (same MIME boundary); each copy has only its own link in it.
+    assert boundary(alice) == boundary(bob) != boundary(carol)
+    assert alice.body != bob.body
+    alice_text = alice.message().get_body(("plain",)).get_content()
+    assert "To unsubscribe:" in alice_text and "bob" not in alice_text
     assert alice.headers != bob.headers
 
 

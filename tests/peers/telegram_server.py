@@ -10,8 +10,12 @@ Every call is recorded as a `Call` (method, params, token from the /bot<TOKEN>/ 
 method has a handler that answers like Telegram and keeps state (`messages` that landed,
 `deleted`); `script(method, *replies)` queues answers that override the handler for the next
 calls to that method, one reply per call. A new method is one more entry in `handlers`: a function
-taking the `Call` and returning the `result`, or raising `ApiError` (e.g. getUpdates for admin
-commands).
+taking the `Call` and returning the `result`, or raising `ApiError`.
+
+People talking to a bot: `push_message(chat_id, "/start")` and `push_callback(chat_id,
+"lang:my")` queue updates that the bot fetches with getUpdates (long polling: answered at once
+when updates are waiting, else after at most `POLL_CAP` seconds). `wait_calls("sendMessage", 2)`
+waits, without sleeping, until the bot has made that many calls.
 """
 
 from __future__ import annotations
@@ -111,6 +115,10 @@ def dropped(*, applied: bool = True) -> Reply:
 
 Handler = Callable[[Call], Any]
 
+# The longest a getUpdates call waits for an update, whatever timeout the bot asks for: tests
+# stop the bot quickly, and Telegram's real long poll is not what is under test.
+POLL_CAP = 0.5
+
 
 class FakeTelegram:
     """The fake server; a context manager that starts and stops it."""
@@ -126,10 +134,24 @@ class FakeTelegram:
             "sendMessage": self._send_message,
             "deleteMessage": self._delete_message,
             "editMessageText": self._edit_message_text,
+            "editMessageReplyMarkup": self._edit_message_reply_markup,
+            "getUpdates": self._get_updates,
+            "deleteWebhook": self._delete_webhook,
+            "answerCallbackQuery": self._answer_callback_query,
+            "setMyCommands": self._set_my_commands,
         }
+        # Updates waiting for the bot's getUpdates, the callback queries pushed and the answers
+        # to them (query id → text), and the command menus set (language code or "" → commands).
+        self.updates: list[dict[str, Any]] = []
+        self.callback_queries: set[str] = set()
+        self.callback_answers: dict[str, str] = {}
+        self.commands: dict[str, list[dict[str, Any]]] = {}
+        self._next_update_id = 1000
         self._script: defaultdict[str, deque[Reply]] = defaultdict(deque)
         self._next_message_id = 100
         self._lock = threading.RLock()
+        # Notified on every call and every pushed update; waiting releases the lock.
+        self._changed = threading.Condition(self._lock)
         # Set on stop, so that a delayed answer does not keep a thread (or the test) waiting.
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -149,6 +171,90 @@ class FakeTelegram:
         """The calls to `method`, in the order received."""
         with self._lock:
             return [call for call in self.calls if call.method == method]
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> bool:
+        """Wait until `predicate()` holds (checked after each call and pushed update)."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
+
+    def wait_calls(self, method: str, count: int, timeout: float = 10.0) -> list[Call]:
+        """Wait for the `count`th call to `method`; all the calls to it so far."""
+        if not self.wait_for(lambda: len(self.calls_to(method)) >= count, timeout):
+            found = len(self.calls_to(method))
+            raise AssertionError(f"{found} calls to {method} after {timeout} s, not {count}")
+        return self.calls_to(method)
+
+    def push_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        chat_type: str = "private",
+        user_id: int | None = None,
+        first_name: str = "Nilar",
+        language_code: str | None = None,
+    ) -> int:
+        """A person's message to the bot, delivered by getUpdates; returns the update id.
+
+        A leading "/command" is marked as a bot command, as Telegram does.
+        """
+        sender = _user(user_id or abs(chat_id), first_name, language_code)
+        message: dict[str, Any] = {"text": text, "from": sender}
+        command = text.split(maxsplit=1)[0] if text.startswith("/") else ""
+        if command:
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        with self._lock:
+            self._next_message_id += 1
+            message |= {
+                "message_id": self._next_message_id,
+                "date": int(time.time()),
+                "chat": _person_chat(chat_id, chat_type, first_name),
+            }
+            return self.push_update({"message": message})
+
+    def push_callback(
+        self,
+        chat_id: int,
+        data: str,
+        *,
+        message_id: int | None = None,
+        chat_type: str = "private",
+        user_id: int | None = None,
+        first_name: str = "Nilar",
+    ) -> str:
+        """A press on an inline button of the bot's message (by default its newest in the chat).
+
+        Returns the callback query's id, the key of `callback_answers`.
+        """
+        with self._lock:
+            if message_id is None:
+                mine = [key[1] for key in self.messages if key[0] == str(chat_id)]
+                message_id = max(mine, default=1)
+            query_id = f"cq{self._next_update_id}"
+            self.callback_queries.add(query_id)
+            query = {
+                "id": query_id,
+                "from": _user(user_id or abs(chat_id), first_name, None),
+                "chat_instance": f"ci{chat_id}",
+                "data": data,
+                "message": {
+                    "message_id": message_id,
+                    "date": int(time.time()),
+                    "chat": _person_chat(chat_id, chat_type, first_name),
+                    "from": {"id": 1, "is_bot": True, "first_name": "Fake bot"},
+                    "text": "(the message with the buttons)",
+                },
+            }
+            self.push_update({"callback_query": query})
+            return query_id
+
+    def push_update(self, update: dict[str, Any]) -> int:
+        """Any update (without `update_id`, which is added); returns the update id."""
+        with self._lock:
+            self._next_update_id += 1
+            self.updates.append({"update_id": self._next_update_id, **update})
+            self._changed.notify_all()
+            return self._next_update_id
 
     def texts(self) -> list[str]:
         """The text of each message that landed and is still there, oldest first."""
@@ -196,6 +302,7 @@ class FakeTelegram:
     def answer(self, call: Call) -> tuple[Reply, int, dict[str, Any]]:
         with self._lock:
             self.calls.append(call)
+            self._changed.notify_all()
             script = self._script.get(call.method)
             reply = script.popleft() if script else Reply()
             status, body = 200, {"ok": True, "result": True}
@@ -243,6 +350,8 @@ class FakeTelegram:
             "chat": _chat(chat),
             "text": text,
         }
+        if call.params.get("reply_markup"):
+            message["reply_markup"] = call.json("reply_markup")
         self.messages[(chat, self._next_message_id)] = message
         return message
 
@@ -263,6 +372,67 @@ class FakeTelegram:
         message["text"] = call.params.get("text", "")
         message["edit_date"] = int(time.time())
         return message
+
+    def _get_updates(self, call: Call) -> list[dict[str, Any]]:
+        # Runs under the lock; `wait_for` releases it while waiting, so the bot's other calls
+        # (sendMessage from a handler) go through meanwhile.
+        offset = int(call.params.get("offset") or 0)
+        limit = int(call.params.get("limit") or 100)
+        wait = min(float(call.params.get("timeout") or 0), POLL_CAP)
+        # An offset confirms every update before it: Telegram forgets them.
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        self._changed.wait_for(lambda: bool(self.updates) or self._stopping.is_set(), wait)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        return self.updates[:limit]
+
+    def _delete_webhook(self, call: Call) -> bool:
+        if str(call.params.get("drop_pending_updates", "")).lower() == "true":
+            self.updates.clear()
+        return True
+
+    def _answer_callback_query(self, call: Call) -> bool:
+        query_id = str(call.params.get("callback_query_id", ""))
+        if query_id not in self.callback_queries or query_id in self.callback_answers:
+            raise ApiError(
+                400,
+                "Bad Request: query is too old and response timeout expired or query ID is invalid",
+            )
+        text = call.params.get("text", "")
+        if len(text) > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self.callback_answers[query_id] = text
+        return True
+
+    def _edit_message_reply_markup(self, call: Call) -> dict[str, Any]:
+        key = (str(call.params.get("chat_id", "")), int(call.params.get("message_id", 0)))
+        message = self.messages.get(key)
+        if message is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        markup = call.json("reply_markup") if call.params.get("reply_markup") else None
+        if message.get("reply_markup") == markup:
+            raise ApiError(400, "Bad Request: message is not modified")
+        message["reply_markup"] = markup
+        return message
+
+    def _set_my_commands(self, call: Call) -> bool:
+        commands = call.json("commands")
+        if not commands or len(commands) > 100:
+            raise ApiError(400, "Bad Request: BOT_COMMANDS_TOO_MUCH")
+        self.commands[str(call.params.get("language_code", ""))] = commands
+        return True
+
+
+def _user(user_id: int, first_name: str, language_code: str | None) -> dict[str, Any]:
+    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+    if language_code:
+        user["language_code"] = language_code
+    return user
+
+
+def _person_chat(chat_id: int, chat_type: str, name: str) -> dict[str, Any]:
+    if chat_type == "private":
+        return {"id": chat_id, "type": "private", "first_name": name}
+    return {"id": chat_id, "type": chat_type, "title": "A group"}
 
 
 def _chat(chat_id: str) -> dict[str, Any]:

@@ -1,0 +1,126 @@
+"""What the public archive shows: publications that went out and were not retracted.
+
+A publication is public once one of its deliveries reached a platform (state `sent`, not via
+the outbox folder, not retracted) and the publication itself is not retracted. A post that
+only went into `var/outbox/` (no credentials, or a rehearsal) was never published, so it is
+not shown. The text shown is the email edition (plain text, the full statement), else the
+Telegram one (its markup dropped), else X's, in the reader's language when there is one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from bot.errors import FitError
+from bot.fit.markup import Text, tokenize
+from bot.store.schema import deliveries, editions, publications
+
+CHANNELS = ("email", "telegram", "x")
+MAX_TITLE = 140
+_TAG = re.compile(r"<[^>]*>")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One published post, as the archive shows it."""
+
+    id: int
+    lang: str
+    title: str
+    text: str
+    published: dt.datetime
+
+
+def _public() -> sa.Select[int, dt.datetime]:
+    """(publication id, first time it went out) of every public publication."""
+    first = sa.func.min(sa.func.coalesce(deliveries.c.sent_at, deliveries.c.updated_at))
+    return (
+        sa.select(deliveries.c.publication_id, first.label("first"))
+        .join(publications, publications.c.id == deliveries.c.publication_id)
+        .where(
+            deliveries.c.state == "sent",
+            deliveries.c.retracted_at.is_(None),
+            sa.or_(deliveries.c.via.is_(None), deliveries.c.via == "platform"),
+            publications.c.retracted_at.is_(None),
+        )
+        .group_by(deliveries.c.publication_id)
+    )
+
+
+def listing(engine: sa.Engine, lang: str, limit: int, before: int | None = None) -> list[Post]:
+    """The newest public posts (older than publication `before`, for the next page)."""
+    query = _public().order_by(deliveries.c.publication_id.desc()).limit(limit)
+    if before is not None:
+        query = query.where(deliveries.c.publication_id < before)
+    with engine.connect() as conn:
+        found = [(int(pid), first) for pid, first in conn.execute(query)]
+        return _posts(conn, found, lang)
+
+
+def one(engine: sa.Engine, publication_id: int, lang: str) -> Post | None:
+    """The public post with this number, if it is public."""
+    query = _public().where(deliveries.c.publication_id == publication_id)
+    with engine.connect() as conn:
+        found = [(int(pid), first) for pid, first in conn.execute(query)]
+        posts = _posts(conn, found, lang)
+    return posts[0] if posts else None
+
+
+def _posts(conn: sa.Connection, found: Sequence[tuple[int, dt.datetime]], lang: str) -> list[Post]:
+    if not found:
+        return []
+    rows = conn.execute(
+        sa.select(
+            editions.c.publication_id, editions.c.channel, editions.c.lang, editions.c.payload
+        )
+        .where(
+            editions.c.publication_id.in_([pid for pid, _ in found]),
+            editions.c.channel.in_(CHANNELS),
+        )
+        .order_by(editions.c.id)
+    ).all()
+    best: dict[int, tuple[tuple[int, int], str, str, dict[str, object]]] = {}
+    for pid, channel, edition_lang, payload in rows:
+        # The reader's language first, then the fullest text.
+        rank = (0 if edition_lang == lang else 1, CHANNELS.index(channel))
+        if pid not in best or rank < best[pid][0]:
+            best[pid] = (rank, channel, edition_lang, json.loads(payload))
+    posts = []
+    for pid, first in found:
+        if pid not in best:
+            continue
+        _, channel, edition_lang, payload = best[pid]
+        text = _text(channel, payload)
+        subject = payload.get("subject")
+        title = str(subject) if subject else _first_line(text)
+        posts.append(Post(pid, edition_lang, title, text, first))
+    return posts
+
+
+def _text(channel: str, payload: dict[str, object]) -> str:
+    raw = payload.get("parts")
+    parts = [str(part) for part in raw] if isinstance(raw, list) else []
+    if channel == "telegram":
+        parts = [_telegram_text(part) for part in parts]
+    if channel == "email":
+        parts = parts[:1]  # an email is one part
+    return "\n\n".join(part.strip() for part in parts)
+
+
+def _telegram_text(markup: str) -> str:
+    try:
+        return "".join(token.text for token in tokenize(markup) if isinstance(token, Text))
+    except FitError:  # checked when composed; if not, drop the tags the plain way
+        return html.unescape(_TAG.sub("", markup))
+
+
+def _first_line(text: str) -> str:
+    line = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return line if len(line) <= MAX_TITLE else line[: MAX_TITLE - 1].rstrip() + "…"

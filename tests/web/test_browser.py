@@ -1,0 +1,218 @@
+"""A person signs up in Burmese in a real browser, confirms, gets the digest, leaves in one click.
+
+The app is served by uvicorn on loopback in a background thread; email goes to a real SMTP
+server (SmtpPeer); the browser is Debian's chromium driven by Playwright (no download).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+import uvicorn
+
+from bot.app import App
+from bot.store.schema import subscribers
+from bot.web.app import build_web
+from tests.compose.helpers import SEED_TOTALS, enter_seed, put
+from tests.conftest import Cli
+from tests.peers.ports import free_port
+from tests.peers.smtp_server import Received, SmtpPeer
+from tests.publish.helpers import point_at_peers, reload_settings, set_toml
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ADDRESS = "ko.aung@example.org"
+DIGEST = ("post-now", "weekly-digest", "--channels", "email", "--on", "2024-02-05", "--yes")
+
+
+def _need_chromium() -> str:
+    """Debian's chromium; skipped without it, except under CI, where it must be there."""
+    found = CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
+    missing = None
+    if found is None:
+        missing = f"{CHROMIUM} is not installed (apt-get install chromium fonts-noto-core)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            missing = "playwright is not installed (pip install -e '.[dev]')"
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    assert found is not None
+    return found
+
+
+class Served:
+    """uvicorn serving the web app on 127.0.0.1 in a thread, until stopped."""
+
+    def __init__(self, app: App, port: int) -> None:
+        config = uvicorn.Config(
+            build_web(app, lambda: dt.datetime.now(dt.UTC)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> Served:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert self.thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpPeer]:
+    with SmtpPeer() as peer:
+        yield peer
+
+
+def _wait_for(peer: SmtpPeer, count: int) -> list[Received]:
+    deadline = time.monotonic() + 15
+    while len(peer.to(ADDRESS)) < count:
+        assert time.monotonic() < deadline, f"no email #{count} for {ADDRESS}"
+        time.sleep(0.05)
+    return peer.to(ADDRESS)
+
+
+def _text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain",))
+    assert part is not None
+    return str(part.get_content())  # type: ignore[attr-defined]
+
+
+def _status(app: App) -> tuple[str, str, str]:
+    with app.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(subscribers.c.status, subscribers.c.lang, subscribers.c.topics).where(
+                subscribers.c.address == ADDRESS
+            )
+        ).one()
+    return row.status, row.lang, row.topics
+
+
+def _sign_up_and_confirm(chromium: str, served: Served, app: App, smtp: SmtpPeer) -> None:
+    """In the browser: the Burmese page, the form, the email's link, the thank-you page."""
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop running in this thread while it is open, and
+    # the `bot` commands run their own: the browser is closed before they run.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            requested: list[str] = []
+            page.on("request", lambda request: requested.append(request.url))
+            # A Content-Security-Policy violation is reported on the console as an error.
+            errors: list[str] = []
+            page.on(
+                "console", lambda note: errors.append(note.text) if note.type == "error" else None
+            )
+
+            page.goto(f"{served.url}/my/")
+            assert page.locator("html").get_attribute("lang") == "my"
+            assert "၂၅,၉၃၁" in page.content()
+            page.fill("#email", ADDRESS)
+            page.check('input[name="lang"][value="my"]')
+            page.uncheck('input[name="topics"][value="statements"]')
+            page.check('input[name="topics"][value="weekly-digest"]')
+            # The honeypot is moved out of sight by the stylesheet (CSP let it load).
+            box = page.locator("#website").bounding_box()
+            assert box is None or box["x"] + box["width"] <= 0, box
+            page.click('button[type="submit"]')
+            page.wait_for_load_state()
+            assert "သင့်အီးမေးလ်ကို စစ်ဆေးပါ" in page.content()
+            assert _status(app) == ("pending", "my", "weekly-digest")
+
+            # The confirmation arrives at the SMTP server, in Burmese.
+            [first] = _wait_for(smtp, 1)
+            confirmation = first.message()
+            assert confirmation["Content-Language"] == "my"
+            assert "အတည်ပြုပါ" in confirmation["Subject"]
+            found = re.search(rf"{re.escape(served.url)}/confirm/\S+", _text(confirmation))
+            assert found, _text(confirmation)
+
+            response = page.goto(found.group())
+            assert response is not None and response.status == 200
+            assert "အတည်ပြုပြီးပါပြီ" in page.content()
+            assert _status(app) == ("active", "my", "weekly-digest")
+            # Nothing was fetched from anywhere but this server.
+            assert requested and all(url.startswith(served.url) for url in requested), requested
+            assert errors == []
+        finally:
+            browser.close()
+
+
+def test_sign_up_confirm_receive_and_leave_in_burmese(
+    app: App,
+    cli: Cli,
+    home: Path,
+    smtp: SmtpPeer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    chromium = _need_chromium()
+    port = free_port()
+    env = point_at_peers(home, smtp=smtp)
+    # The links in emails point at the server this test runs.
+    set_toml(home, "channels.email", unsubscribe_base_url=f"http://127.0.0.1:{port}/unsubscribe/")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # the web app sends from this process
+    cli.env.update(env)
+    reload_settings(app)
+    # The digest compares with the week before: figures a week apart.
+    enter_seed(app)
+    put(app, {key: value - 40 for key, value in SEED_TOTALS.items()}, "2024-01-24")
+
+    with Served(app, port) as served:
+        _sign_up_and_confirm(chromium, served, app, smtp)
+
+        # The weekly digest reaches them, in Burmese.
+        result = cli(*DIGEST)
+        assert result.exit_code == 0, result.output
+        assert ADDRESS not in result.output
+        digest = _wait_for(smtp, 2)[1].message()
+        assert digest["Subject"].startswith("အပတ်စဉ်သတင်းအကျဉ်း")
+        assert not re.search("[0-9]", digest["Subject"])
+        assert "(၄၄၇၄)" in _text(digest)
+
+        # Their mail client's one-click unsubscribe (RFC 8058), as a mail client sends it.
+        assert digest["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        link = str(digest["List-Unsubscribe"]).split(",")[0].strip().strip("<>")
+        assert link.startswith(f"{served.url}/unsubscribe/")
+        left = httpx.post(link, data={"List-Unsubscribe": "One-Click"}, follow_redirects=False)
+        assert left.status_code == 200
+        assert _status(app)[0] == "unsubscribed"
+
+        # The next digest does not reach them (post-now sends before it returns).
+        again = cli(*DIGEST, "--again")
+        assert again.exit_code == 0, again.output
+        assert len(smtp.to(ADDRESS)) == 2
