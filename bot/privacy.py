@@ -24,8 +24,15 @@ def mask_addresses_in(text: str) -> str:
     return _ADDRESS_IN_TEXT.sub(lambda match: mask_address(match.group()), text)
 
 
+def mask_chat(chat: str) -> str:
+    """A person's Telegram chat id (a positive number) masked; channels and groups as they are."""
+    return f"{chat[:1]}***" if chat.isdigit() else chat
+
+
 def mask_target(channel: str, target: str) -> str:
-    """A delivery's target as shown to staff: addresses masked, chats and accounts as they are."""
+    """A delivery's target as shown to staff: people masked, public chats as they are."""
     if channel == "email":
         return mask_address(target)
+    if channel == "telegram":
+        return mask_chat(target)
     return target or "(account)"

@@ -111,6 +111,10 @@ def status(ctx: click.Context) -> None:
         click.echo(
             f"last:      #{row.id} {row.key} at {local_time(app, row.created_at)} ({states})"
         )
+    from bot.publish.progress import fan_out_progress
+
+    for fan in fan_out_progress(app.engine, now):
+        click.echo(f"sending:   {fan.describe()}")
     upcoming = plan(sched, app.settings, now, now + dt.timedelta(days=7))[:3]
     for p in upcoming:
         click.echo(f"next:      {p.at:%Y-%m-%d %H:%M %Z} {p.message} → {', '.join(p.channels)}")

@@ -26,6 +26,7 @@ from bot.subscribers.store import CHANNELS, LANGS, TOPICS
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from bot.app import App
     from bot.errors import Problems
     from bot.subscribers.store import Subscriber
 
@@ -36,16 +37,17 @@ MAX_PROBLEMS_SHOWN = 50
 BATCH = 1000
 MAX_ADDRESS = 254  # RFC 5321, as the sign-up form
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Bytes that are not UTF-8, kept by the "surrogateescape" reading so their line can be named.
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
 # A person's own chat with the bot has their (positive) user id; groups and channels do not.
 _TELEGRAM_PERSON = re.compile(r"[1-9][0-9]{0,19}")
 
 
 def mask(channel: str, address: str) -> str:
     """An address as staff see it: enough to tell people apart, not to reach them."""
-    from bot.privacy import mask_address
-    from bot.publish.progress import shown_chat
+    from bot.privacy import mask_target
 
-    return mask_address(address) if channel == "email" else shown_chat(address)
+    return mask_target(channel, address)
 
 
 @click.group()
@@ -93,6 +95,8 @@ def _address(channel: str, value: str) -> tuple[str | None, str]:
     """The address as stored (normalised as the sign-up form does), or None and why not."""
     from email_validator import EmailNotValidError, validate_email
 
+    from bot.channels.email_message import is_address
+
     if channel == "telegram":
         if _TELEGRAM_PERSON.fullmatch(value):
             return value, ""
@@ -105,7 +109,10 @@ def _address(channel: str, value: str) -> tuple[str | None, str]:
     except EmailNotValidError as exc:
         return None, f"not a valid email address ({exc})"
     # Lower case, as bot/subscribers/signup.py stores it: one person, one subscription.
-    return (valid.ascii_email or valid.normalized).lower(), ""
+    address = (valid.ascii_email or valid.normalized).lower()
+    if not is_address(address):  # a quoted local part, an IP literal: the channel cannot send
+        return None, "not an address the bot can send to (local@domain.tld)"
+    return address, ""
 
 
 def _check_row(
@@ -170,15 +177,17 @@ def _records(stream: TextIO, checked: _Checked) -> Iterator[tuple[int, list[str]
             row = next(reader)
         except StopIteration:
             return
-        except UnicodeDecodeError:
-            checked.add(f"line {start}: not UTF-8 text; save the file as 'CSV UTF-8'")
-            return
         except csv.Error as exc:
             checked.add(f"line {start}: cannot read this line as CSV ({exc})")
-            return
+            if reader.line_num < start:
+                return  # nothing more could be read
+            continue  # the reader starts afresh on the next line
         if reader.line_num > start:
             # A quoted field ran over a line end: a line break inside an address or choice.
             checked.add(f"line {start}: a line break inside a field")
+            continue
+        if any(_NOT_UTF8.search(cell) for cell in row):
+            checked.add(f"line {start}: not UTF-8 text; save the file as 'CSV UTF-8'")
             continue
         if any(cell.strip() for cell in row):
             yield start, row
@@ -205,7 +214,7 @@ def _stage(
 ) -> None:
     """Check every line and put the good ones in the staging table, a batch at a time."""
     batch: list[dict[str, object]] = []
-    with path.open(encoding="utf-8-sig", newline="") as stream:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
         records = _records(stream, checked)
         first = next(records, None)
         if first is None:
@@ -368,12 +377,39 @@ def import_list(ctx: click.Context, file: Path, confirmed: bool, channel: str) -
                     raise checked.refusal(file)
                 if checked.rows == 0:
                     raise BotError(f"{file}: no one in the file")
-                stored = _store(conn, staging, channel, confirmed, app.clock())
+                now = app.clock()
+                stored = _store(conn, staging, channel, confirmed, now)
         finally:
-            # SQLite does not roll back a CREATE TABLE made outside a transaction; drop it.
+            # SQLite does not roll back a CREATE TABLE made outside a transaction; drop it
+            # (named in the temporary schema: never a real table of that name).
+            temporary = "pg_temp" if conn.dialect.name == "postgresql" else "temp"
             with conn.begin():
-                conn.execute(sa.text(f"DROP TABLE IF EXISTS {staging.name}"))
+                conn.execute(sa.text(f"DROP TABLE IF EXISTS {temporary}.{staging.name}"))
     _report(stored, checked.rows, confirmed)
+    if not confirmed and stored.new:
+        sent = _send_confirmations(app, channel, now)
+        click.echo(f"Sent {sent} confirmation email(s); the others are listed in the log.")
+
+
+def _send_confirmations(app: App, channel: str, now: dt.datetime) -> int:
+    """Email each person this import added as pending their confirmation link."""
+    import asyncio
+
+    from bot.subscribers import store
+    from bot.subscribers.signup import send_email
+    from bot.web.site import Site
+    from bot.web.subscribe import confirmation_mail
+
+    site = Site(app, app.clock)
+
+    async def go() -> int:
+        sent = 0
+        for person in store.stream(app.engine, channel, "pending"):
+            if person.created_at == now:
+                sent += await send_email(app, confirmation_mail(site, person))
+        return sent
+
+    return asyncio.run(go())
 
 
 def _report(stored: _Stored, rows: int, confirmed: bool) -> None:
@@ -391,10 +427,7 @@ def _report(stored: _Stored, rows: int, confirmed: bool) -> None:
             "Only they can subscribe again."
         )
     if not confirmed and stored.new:
-        click.echo(
-            "Nobody is sent anything until they confirm. Confirmation emails are not sent by "
-            "this command yet: send them from the web app."
-        )
+        click.echo("Nobody is sent anything until they confirm the email sent to them.")
 
 
 # list, count --------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ whose subscriber was erased since (its target is then "(erased)").
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import sys
 import time
@@ -50,10 +49,18 @@ def _counts(
         parts.append(f"{cancelled} skipped")
     parts.append(f"{remaining} to go")
     if rate:
-        parts.append(f"{rate:.1f}/s")
+        parts.append(_pace(rate))
         if remaining:
             parts.append(f"about {_duration(remaining / rate)} left")
     return " · ".join(parts)
+
+
+def _pace(per_second: float) -> str:
+    if per_second >= 10:
+        return f"{per_second:.0f}/s"
+    if per_second >= 1:
+        return f"{per_second:.1f}/s"
+    return f"{per_second * 60:.1f}/min"  # a slow SMTP server, or one waiting out a limit
 
 
 def _duration(seconds: float) -> str:
@@ -99,7 +106,7 @@ class Tally:
         return self.remaining / rate if rate else None
 
     def describe(self, now: float) -> str:
-        """One line: `fan-out #3: 1200 sent · 2 failed · 798 to go · 30.0/s · about 27 s left`."""
+        """One line: `fan-out #3: 1200 sent · 2 failed · 798 to go · 30/s · about 27 s left`."""
         counts = _counts(
             self.sent, self.failed, self.unknown, self.cancelled, self.remaining, self.rate(now)
         )
@@ -300,11 +307,6 @@ class ProgressLine:
             self._shown = ""
 
 
-def shown_chat(chat: str) -> str:
-    """A subscriber's Telegram chat id as a terminal shows it: enough to tell, not to find."""
-    return f"{chat[:1]}***{chat[-2:]}" if len(chat) > 4 else "***"
-
-
 class FanOutPrinter:
     """The sender's `on_outcome` for a person watching: a fan-out is one progress line.
 
@@ -331,19 +333,12 @@ class FanOutPrinter:
         tally = self.tracker.record(outcome)
         if tally is None or tally.total <= LINE_EACH_UP_TO:
             self._line.clear()
-            self._print(self._masked(outcome) if tally else outcome)
+            self._print(outcome)  # print_outcome masks people's addresses and chat ids
             return
         if outcome.state in ("failed", "unknown"):
             self._line.clear()
-            self._print(self._masked(outcome))
+            self._print(outcome)
         self._line.show(tally)
-
-    @staticmethod
-    def _masked(outcome: Outcome) -> Outcome:
-        if outcome.channel != "telegram":
-            return outcome  # print_outcome masks email addresses itself
-        # A subscriber's chat id is the person's Telegram account: never in clear.
-        return dataclasses.replace(outcome, target=shown_chat(outcome.target))
 
     def finish(self) -> None:
         """End the progress line, so what is printed next starts on a line of its own."""

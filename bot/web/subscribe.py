@@ -140,7 +140,7 @@ def routes(site: Site) -> list[Route]:
         response = inbox(request, lang)
         if person is not None:
             # Sent after the answer: the time the answer takes says nothing about the address.
-            response.background = BackgroundTask(send_email, app, _mail(site, person))
+            response.background = BackgroundTask(send_email, app, confirmation_mail(site, person))
         return response
 
     return [
@@ -152,7 +152,8 @@ def routes(site: Site) -> list[Route]:
     ]
 
 
-def _mail(site: Site, person: store.Subscriber) -> Payload:
+def confirmation_mail(site: Site, person: store.Subscriber) -> Payload:
+    """The confirmation email for a pending subscriber (the form and the import send it)."""
     from bot.publish.service import unsubscribe_links
 
     confirm_url = f"{site.base}confirm/{site.tokens.confirm(person.id)}"

@@ -15,6 +15,7 @@ import math
 import secrets
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +24,9 @@ import sqlalchemy as sa
 from bot.app import App
 from bot.channels.telegram import TelegramChannel
 from bot.cli.publish_cmd import print_outcome
+from bot.privacy import mask_address
 from bot.publish.progress import FanOutPrinter, fan_out_progress
-from bot.publish.sender import Report
+from bot.publish.sender import Outcome, Report
 from bot.publish.service import Wired, make_sender, wire
 from bot.store.schema import subscribers
 from tests.channels.test_telegram_limits import (
@@ -34,7 +36,7 @@ from tests.channels.test_telegram_limits import (
     count_in_flight,
 )
 from tests.compose.helpers import enter_seed
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, Cli
 from tests.peers.smtp_server import SmtpPeer
 from tests.peers.telegram_server import ApiError, Call, FakeTelegram
 from tests.publish.helpers import (
@@ -42,6 +44,7 @@ from tests.publish.helpers import (
     add_subscribers,
     delivery_rows,
     keep_ptb_timedelta,
+    point_at_peers,
     publish_occasion,
     use_peers,
 )
@@ -253,6 +256,55 @@ def test_progress_reads_an_unfinished_fan_out_from_the_table(app: App) -> None:
     assert state.rate == pytest.approx(4 / 300)
     assert state.eta == dt.timedelta(seconds=375)
     assert state.describe() == (
-        f"fan-out #{publication} {state.key} (email): 4 sent · 1 failed · 5 to go · 0.0/s · "
+        f"fan-out #{publication} {state.key} (email): 4 sent · 1 failed · 5 to go · 0.8/min · "
         "about 6 min 15 s left"
     )
+
+
+def test_post_now_shows_a_fan_out_as_a_progress_line(
+    cli: Cli, home: Path, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    enter_seed(app)
+    people = add_subscribers(app.engine, ["en", "my"] * 15)
+    with SmtpPeer() as smtp:
+        smtp.refuse(people[3].email)
+        cli.env.update(point_at_peers(home, smtp=smtp))
+
+        result = cli("post-now", "daily-briefing", "--channels", "email", "--on", DAY, "--yes")
+
+    assert result.exit_code == 1, result.output  # one refused address
+    lines = result.output.splitlines()
+    progress = [line for line in lines if line.startswith("fan-out #1: ")]
+    assert 1 <= len(progress) <= 11
+    assert progress[-1].startswith("fan-out #1: 29 sent · 1 failed · 0 to go")
+    [failed] = [line for line in lines if line.startswith("✗ email")]
+    assert mask_address(people[3].email) in failed and "550" in failed
+    assert not any(line.startswith("✓ email") for line in lines)  # no line per person
+    assert "#1: 1 failed, 29 sent" in result.output
+    for person in people:
+        assert person.email not in result.output
+
+
+def test_on_a_terminal_the_line_is_redrawn_in_place(app: App) -> None:
+    enter_seed(app)
+    add_subscribers(app.engine, ["en"] * 30)
+    publication = publish_occasion(app, "daily-briefing", DAY, ["email"])
+    rows = delivery_rows(app.engine, publication)
+    written: list[str] = []
+    printed: list[Outcome] = []
+    seconds = iter(range(1000))
+    printer = FanOutPrinter(
+        app.engine, printed.append, written.append, terminal=True, clock=lambda: next(seconds)
+    )
+    printer.tracker.follow(publication)  # counted from here (the outcomes below are made up)
+
+    for row in rows:
+        state = "failed" if row.id == rows[5].id else "sent"
+        printer(Outcome(row.id, "email", row.target, "en", state, "", publication, 1))
+    printer.finish()
+
+    assert [outcome.state for outcome in printed] == ["failed"]  # only the failure, by itself
+    assert all(text.startswith("\r") for text in written[:-1])
+    assert written[-1] == "\n"
+    assert written[-2] == f"\rfan-out #{publication}: 29 sent · 1 failed · 0 to go · 1.0/s\x1b[K"
+    assert "\r\x1b[K" in written  # cleared before the failure's own line

@@ -91,13 +91,26 @@ def test_import_confirmed_makes_everyone_active_with_their_choices(
 
 
 def test_import_without_confirmed_waits_for_confirmation(
-    cli: Cli, app: App, tmp_path: Path
+    cli: Cli, app: App, tmp_path: Path, home: Path
 ) -> None:
+    import mailbox
+    from email import message_from_bytes
+    from email import policy as email_policy
+
     output = imported(cli, tmp_path)
 
     assert {row.status for row in rows(app).values()} == {"pending"}
     assert "4 new (waiting for confirmation)" in output
-    assert "send them from the web app" in output
+    assert "Sent 4 confirmation email(s)" in output
+    # No credentials here: the confirmation emails are in the outbox folder, one per person.
+    box = mailbox.Maildir(home / "var" / "outbox" / "email", create=False)
+    mails = [
+        message_from_bytes(box.get_bytes(key), policy=email_policy.default)
+        for key in box.iterkeys()
+    ]
+    assert sorted(str(mail["To"]) for mail in mails) == sorted(rows(app))
+    assert all("/confirm/" in mail.get_body(("plain",)).get_content() for mail in mails)
+    assert_no_address(output, *PEOPLE)
 
 
 def test_telegram_people_need_confirmed(cli: Cli, app: App, tmp_path: Path) -> None:
@@ -215,7 +228,7 @@ def test_list_masks_every_address(cli: Cli, app: App, tmp_path: Path) -> None:
     assert_no_address(result.output, *PEOPLE, "987654321")
     for person in PEOPLE:
         assert mask_address(person) in result.output
-    assert "9***21" in result.output
+    assert "9*** " in result.output or "9***\n" in result.output
     assert "5 subscribers." in result.output
     only = cli("subscribers", "list", "--channel", "telegram", "--status", "active")
     assert "1 subscriber." in only.output and "t***@example.org" not in only.output
@@ -365,4 +378,27 @@ def test_a_file_wrong_throughout_lists_the_first_problems_and_counts_the_rest(
     assert "nothing was stored; the first 50 of 120 problems (50 problems):" in result.output
     assert "line 63: unknown language 'fr'" in result.output
     assert len(result.output.splitlines()) == 51
+    assert rows(app) == {}
+
+
+def test_lines_that_are_not_clean_csv_or_utf8_are_named_and_the_rest_still_checked(
+    cli: Cli, app: App, tmp_path: Path
+) -> None:
+    path = tmp_path / "exported-by-a-spreadsheet.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfemail,lang\n"  # a byte-order mark, as Excel writes: fine
+        b'"quoted"@example.org,en\n'  # 2: stray quotes
+        b"caf\xe9@example.org,en\n"  # 3: Latin-1, not UTF-8
+        b"nul\x00@example.org,en\n"  # 4: a NUL byte
+        b"fine@example.org,xx\n"  # 5: unknown language
+    )
+
+    result = cli("subscribers", "import", str(path), "--confirmed")
+
+    assert result.exit_code == 1
+    assert "(4 problems)" in result.output
+    assert "line 2: cannot read this line as CSV" in result.output
+    assert "line 3: not UTF-8 text" in result.output
+    assert "line 4: a line break or control character in the address field" in result.output
+    assert "line 5: unknown language 'xx'" in result.output
     assert rows(app) == {}
