@@ -35,12 +35,18 @@ Echo = Callable[[str], None]
 def make_runner(app: App, schedule: Schedule, echo: Echo) -> Runner:
     """A Runner whose sends and alerts go through the configured (or folder) channels."""
     from bot.cli.publish_cmd import print_outcome
+    from bot.publish.progress import FanOutPrinter
     from bot.publish.service import make_sender, wire
 
     async def send() -> Report:
         wired = wire(app, ["x", "telegram", "email"])
         try:
-            return await make_sender(app, wired, print_outcome).run()
+            # A daemon's log is not a terminal: FanOutPrinter writes a line per tenth of a fan-out.
+            printer = FanOutPrinter(app.engine, print_outcome, _lines(echo), terminal=False)
+            try:
+                return await make_sender(app, wired, printer).run()
+            finally:
+                printer.finish()
         except SenderBusy as exc:
             echo(f"not sending this time: {exc}")
             return Report()
@@ -57,6 +63,16 @@ def make_runner(app: App, schedule: Schedule, echo: Echo) -> Runner:
         app.settings.file.organisation.short_name,
     )
     return Runner(app, schedule, send=send, alerter=alerter)
+
+
+def _lines(echo: Echo) -> Callable[[str], None]:
+    """FanOutPrinter writes whole lines ending in a newline; echo adds its own."""
+
+    def write(text: str) -> None:
+        if text.strip():
+            echo(text.rstrip("\n"))
+
+    return write
 
 
 def show_schedule(app: App, schedule: Schedule, echo: Echo, days: int = 7) -> None:
