@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from bot.cli import get_app
-from bot.subscribers.store import CHANNELS, LANGS, TOPICS
+from bot.subscribers.choices import CHANNELS, LANGS, TOPICS
 
 if TYPE_CHECKING:
     import sqlalchemy as sa

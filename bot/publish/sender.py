@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -55,13 +56,16 @@ class Outcome:
 class Report:
     """What a run of the sender did."""
 
+    # Every outcome except a subscriber's plain "sent": a fan-out of 100,000 must not keep
+    # 100,000 records in memory; those are counted in `states` only.
     outcomes: list[Outcome] = field(default_factory=list)
+    states: Counter[str] = field(default_factory=Counter)
     waiting_until: dt.datetime | None = None
     paused: str | None = None
 
     def count(self, state: str) -> int:
         """How many deliveries ended in `state` in this run."""
-        return sum(outcome.state == state for outcome in self.outcomes)
+        return self.states[state]
 
 
 @dataclass(frozen=True)
@@ -501,6 +505,8 @@ class Sender:
             row.publication_id if row else None,
             row.subscriber_id if row else None,
         )
-        report.outcomes.append(outcome)
+        report.states[state] += 1
+        if not (state == "sent" and outcome.subscriber_id is not None):
+            report.outcomes.append(outcome)
         if self.on_outcome:
             self.on_outcome(outcome)

@@ -10,6 +10,9 @@ import sqlalchemy as sa
 from bot.errors import BotError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The newest migration. Checked against Alembic by a test; lets a command skip importing
+# Alembic (a tenth of a second) when the database is already up to date.
+HEAD = "0005"
 
 
 class DatabaseError(BotError):
@@ -56,11 +59,20 @@ def migrate(engine: sa.Engine) -> None:
         command.upgrade(config, "head")
 
 
+def _at_head(engine: sa.Engine) -> bool:
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return False
+        versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()
+        return list(versions) == [HEAD]
+
+
 def open_database(url: str) -> sa.Engine:
     """Connect to `url` and migrate it; a clear DatabaseError when that is impossible."""
     engine = create_engine(url)
     try:
-        migrate(engine)
+        if not _at_head(engine):
+            migrate(engine)
     except sa.exc.OperationalError as exc:
         masked = sa.make_url(url).render_as_string(hide_password=True)
         raise DatabaseError(f"cannot open the database {masked}: {exc.orig}") from None

@@ -7,6 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.subscribers.choices import ALL_TOPICS
+
 
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):
     """Aware datetimes in, aware UTC datetimes out, on SQLite (which keeps no zone) too."""
@@ -74,7 +76,7 @@ figure_values = sa.Table(
 )
 
 # People who receive posts directly: by email (address) or in Telegram (address = chat id).
-ALL_TOPICS = "statements,weekly-digest,daily-briefing"
+
 subscribers = sa.Table(
     "subscribers",
     metadata,

@@ -13,11 +13,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bot.store.schema import ALL_TOPICS, deliveries, subscriber_stats, subscribers
+from bot.store.schema import deliveries, subscriber_stats, subscribers
+from bot.subscribers.choices import CHANNELS, LANGS, TOPICS
 
-TOPICS = tuple(ALL_TOPICS.split(","))
-LANGS = ("en", "my")
-CHANNELS = ("email", "telegram")
+__all__ = ["CHANNELS", "LANGS", "TOPICS"]
 BATCH = 1000
 
 

@@ -70,3 +70,14 @@ def test_an_unreachable_database_is_a_clear_error() -> None:
         open_database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2")
     with pytest.raises(DatabaseError, match="not a valid"):
         open_database("not a url")
+
+
+def test_the_head_the_bot_knows_is_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from bot.store.db import HEAD, MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_heads() == [HEAD]
