@@ -13,21 +13,17 @@ import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import click
 
 from bot.cli import get_app
 from bot.subscribers.choices import CHANNELS, LANGS, TOPICS
+from bot.subscribers.importer import Stored, clean_address, import_file
 
 if TYPE_CHECKING:
-    import sqlalchemy as sa
-
     from bot.app import App
-    from bot.errors import Problems
     from bot.subscribers.store import Subscriber
 
 STATUSES = ("pending", "active", "unsubscribed", "blocked")
@@ -58,282 +54,6 @@ def subscribers() -> None:
 # import -------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Checked:
-    """What reading the file found: problems (the first few), and rows staged."""
-
-    problems: list[str] = field(default_factory=list)
-    problem_count: int = 0
-    rows: int = 0
-
-    def add(self, problem: str) -> None:
-        self.problem_count += 1
-        if len(self.problems) < MAX_PROBLEMS_SHOWN:
-            self.problems.append(problem)
-
-    def refusal(self, file: Path) -> Problems:
-        from bot.errors import Problems
-
-        title = f"{file}: not imported, nothing was stored"
-        if self.problem_count > len(self.problems):
-            title += f"; the first {len(self.problems)} of {self.problem_count} problems"
-        return Problems(self.problems, title)
-
-
-@dataclass
-class _Stored:
-    """What an import did to the list, by kind."""
-
-    new: int = 0
-    confirmed: int = 0
-    already: int = 0
-    waiting: int = 0
-    left_out: int = 0
-
-
-def _address(channel: str, value: str) -> tuple[str | None, str]:
-    """The address as stored (normalised as the sign-up form does), or None and why not."""
-    from email_validator import EmailNotValidError, validate_email
-
-    from bot.channels.email_message import is_address
-
-    if channel == "telegram":
-        if _TELEGRAM_PERSON.fullmatch(value):
-            return value, ""
-        return None, "not a Telegram user id (a positive number)"
-    if len(value) > MAX_ADDRESS:
-        return None, f"longer than {MAX_ADDRESS} characters"
-    try:
-        # No DNS look-up: it would tell a resolver who is on the list, and be slow.
-        valid = validate_email(value, check_deliverability=False, allow_smtputf8=False)
-    except EmailNotValidError as exc:
-        return None, f"not a valid email address ({exc})"
-    # Lower case, as bot/subscribers/signup.py stores it: one person, one subscription.
-    address = (valid.ascii_email or valid.normalized).lower()
-    if not is_address(address):  # a quoted local part, an IP literal: the channel cannot send
-        return None, "not an address the bot can send to (local@domain.tld)"
-    return address, ""
-
-
-def _check_row(
-    line: int,
-    row: list[str],
-    columns: dict[str, int],
-    channel: str,
-    checked: _Checked,
-) -> tuple[str, str, str] | None:
-    if len(row) != len(columns):
-        checked.add(f"line {line}: {len(row)} fields, the header has {len(columns)}")
-        return None
-    values = {name: row[index].strip() for name, index in columns.items()}
-    ok = True
-    for name, value in values.items():
-        if _CONTROL.search(value):
-            checked.add(f"line {line}: a line break or control character in the {name} field")
-            ok = False
-    if not ok:
-        return None
-    raw = values["address"]
-    address, why = _address(channel, raw) if raw else (None, "no address")
-    if address is None:
-        checked.add(f"line {line}: {mask(channel, raw) + ': ' if raw else ''}{why}")
-    lang = values["lang"]
-    if lang not in LANGS:
-        checked.add(f"line {line}: unknown language {lang!r} (use {' or '.join(LANGS)})")
-    chosen = [t.strip() for t in values.get("topics", "").split(";") if t.strip()]
-    unknown = [t for t in chosen if t not in TOPICS]
-    for topic in unknown:
-        checked.add(f"line {line}: unknown topic {topic!r} (topics: {', '.join(TOPICS)})")
-    if address is None or lang not in LANGS or unknown:
-        return None
-    topics = [t for t in TOPICS if t in chosen] if chosen else list(TOPICS)
-    return address, lang, ",".join(topics)
-
-
-def _header(first: list[str], checked: _Checked) -> dict[str, int] | None:
-    names = [name.strip().lower() for name in first]
-    columns: dict[str, int] = {}
-    for index, name in enumerate(names):
-        key = "address" if name in ADDRESS_COLUMNS else name
-        if key not in ("address", "lang", "topics"):
-            checked.add(f"line 1: unknown column {name!r}; the columns are email,lang[,topics]")
-        elif key in columns:
-            checked.add(f"line 1: the column {name!r} appears twice")
-        else:
-            columns[key] = index
-    for needed in ("address", "lang"):
-        if needed not in columns:
-            shown = "email" if needed == "address" else needed
-            checked.add(f"line 1: no {shown!r} column; the columns are email,lang[,topics]")
-    return None if checked.problem_count else columns
-
-
-def _records(stream: TextIO, checked: _Checked) -> Iterator[tuple[int, list[str]]]:
-    """(line where the record starts, fields); a record may span lines inside quotes."""
-    reader = csv.reader(stream, strict=True)
-    while True:
-        start = reader.line_num + 1
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            checked.add(f"line {start}: cannot read this line as CSV ({exc})")
-            if reader.line_num < start:
-                return  # nothing more could be read
-            continue  # the reader starts afresh on the next line
-        if reader.line_num > start:
-            # A quoted field ran over a line end: a line break inside an address or choice.
-            checked.add(f"line {start}: a line break inside a field")
-            continue
-        if any(_NOT_UTF8.search(cell) for cell in row):
-            checked.add(f"line {start}: not UTF-8 text; save the file as 'CSV UTF-8'")
-            continue
-        if any(cell.strip() for cell in row):
-            yield start, row
-
-
-def _staging() -> sa.Table:
-    import sqlalchemy as sa
-
-    # Temporary: private to this connection, gone with it, whatever happens to the command.
-    # The key (address, line) is also the index that finds duplicates.
-    return sa.Table(
-        "subscriber_import",
-        sa.MetaData(),
-        sa.Column("address", sa.String(320), primary_key=True),
-        sa.Column("line", sa.Integer, primary_key=True),
-        sa.Column("lang", sa.String(5), nullable=False),
-        sa.Column("topics", sa.String(200), nullable=False),
-        prefixes=["TEMPORARY"],
-    )
-
-
-def _stage(
-    conn: sa.Connection, staging: sa.Table, path: Path, channel: str, checked: _Checked
-) -> None:
-    """Check every line and put the good ones in the staging table, a batch at a time."""
-    batch: list[dict[str, object]] = []
-    with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
-        records = _records(stream, checked)
-        first = next(records, None)
-        if first is None:
-            if not checked.problem_count:
-                checked.add(f"{path}: the file is empty; the columns are email,lang[,topics]")
-            return
-        columns = _header(first[1], checked)
-        if columns is None:
-            return
-        for line, row in records:
-            found = _check_row(line, row, columns, channel, checked)
-            if found is None:
-                continue
-            address, lang, topics = found
-            batch.append({"address": address, "line": line, "lang": lang, "topics": topics})
-            checked.rows += 1
-            if len(batch) >= BATCH:
-                conn.execute(staging.insert(), batch)
-                batch = []
-    if batch:
-        conn.execute(staging.insert(), batch)
-
-
-def _duplicates(conn: sa.Connection, staging: sa.Table, checked: _Checked) -> None:
-    import sqlalchemy as sa
-
-    later, earlier = staging.alias("later"), staging.alias("earlier")
-    query = (
-        sa.select(later.c.line, sa.func.min(earlier.c.line))
-        .join(
-            earlier,
-            (earlier.c.address == later.c.address) & (earlier.c.line < later.c.line),
-        )
-        .group_by(later.c.line)
-        .order_by(later.c.line)
-    )
-    # Only the first few rows come back (a driver may hold a whole result in memory); the
-    # rest are counted.
-    shown = 0
-    for line, first in conn.execute(query.limit(MAX_PROBLEMS_SHOWN)):
-        checked.add(f"line {line}: the same address as line {first}")
-        shown += 1
-    total = conn.execute(sa.select(sa.func.count()).select_from(query.subquery())).scalar_one()
-    checked.problem_count += int(total) - shown
-
-
-def _store(
-    conn: sa.Connection,
-    staging: sa.Table,
-    channel: str,
-    confirmed: bool,
-    now: dt.datetime,
-) -> _Stored:
-    """Add the staged people, a batch at a time, in the import's one transaction."""
-    import sqlalchemy as sa
-
-    from bot.store.schema import subscribers as table
-    from bot.subscribers.store import count_event, new_token
-
-    stored = _Stored()
-    last = 0
-    while True:
-        rows = conn.execute(
-            sa.select(staging.c.line, staging.c.address, staging.c.lang, staging.c.topics)
-            .where(staging.c.line > last)
-            .order_by(staging.c.line)
-            .limit(BATCH)
-        ).all()
-        if not rows:
-            return stored
-        last = rows[-1].line
-        existing = {
-            row.address: row
-            for row in conn.execute(
-                sa.select(table.c.id, table.c.address, table.c.status).where(
-                    table.c.channel == channel, table.c.address.in_([r.address for r in rows])
-                )
-            )
-        }
-        fresh = []
-        for row in rows:
-            found = existing.get(row.address)
-            if found is None:
-                fresh.append(
-                    {
-                        "channel": channel,
-                        "address": row.address,
-                        "lang": row.lang,
-                        "topics": row.topics,
-                        "status": "active" if confirmed else "pending",
-                        "token": new_token(),
-                        "created_at": now,
-                        "confirmed_at": now if confirmed else None,
-                        "updated_at": now,
-                    }
-                )
-                count_event(conn, now, channel, row.lang, "subscribed")
-            elif found.status == "active":
-                # Their own choices (made on the web page) stand over an old list's.
-                stored.already += 1
-            elif found.status == "pending" and confirmed:
-                conn.execute(
-                    table.update()
-                    .where(table.c.id == found.id)
-                    .values(status="active", confirmed_at=now, updated_at=now)
-                )
-                count_event(conn, now, channel, row.lang, "confirmed")
-                stored.confirmed += 1
-            elif found.status == "pending":
-                stored.waiting += 1
-            else:
-                # Unsubscribed, or refused by the platform: an old list must never sign
-                # someone up again who chose to leave. Only they can come back.
-                stored.left_out += 1
-        if fresh:
-            conn.execute(table.insert(), fresh)
-            stored.new += len(fresh)
-
-
 @subscribers.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(
@@ -354,7 +74,6 @@ def import_list(ctx: click.Context, file: Path, confirmed: bool, channel: str) -
 
     Topics are separated by ";" (e.g. statements;weekly-digest); empty means all of them.
     """
-    import sqlalchemy as sa
 
     from bot.errors import BotError
 
@@ -364,28 +83,9 @@ def import_list(ctx: click.Context, file: Path, confirmed: bool, channel: str) -
             "--confirmed only if each of them already did"
         )
     app = get_app(ctx)
-    staging = _staging()
-    checked = _Checked()
-    with app.engine.connect() as conn:
-        try:
-            with conn.begin():
-                staging.create(conn)
-                _stage(conn, staging, file, channel, checked)
-                _duplicates(conn, staging, checked)
-                if checked.problem_count:
-                    # Leaving the block by an exception rolls everything back.
-                    raise checked.refusal(file)
-                if checked.rows == 0:
-                    raise BotError(f"{file}: no one in the file")
-                now = app.clock()
-                stored = _store(conn, staging, channel, confirmed, now)
-        finally:
-            # SQLite does not roll back a CREATE TABLE made outside a transaction; drop it
-            # (named in the temporary schema: never a real table of that name).
-            temporary = "pg_temp" if conn.dialect.name == "postgresql" else "temp"
-            with conn.begin():
-                conn.execute(sa.text(f"DROP TABLE IF EXISTS {temporary}.{staging.name}"))
-    _report(stored, checked.rows, confirmed)
+    now = app.clock()
+    stored, rows = import_file(app.engine, file, channel, confirmed, now)
+    _report(stored, rows, confirmed)
     if not confirmed and stored.new:
         sent = _send_confirmations(app, channel, now)
         click.echo(f"Sent {sent} confirmation email(s); the others are listed in the log.")
@@ -412,7 +112,7 @@ def _send_confirmations(app: App, channel: str, now: dt.datetime) -> int:
     return asyncio.run(go())
 
 
-def _report(stored: _Stored, rows: int, confirmed: bool) -> None:
+def _report(stored: Stored, rows: int, confirmed: bool) -> None:
     state = "active" if confirmed else "waiting for confirmation"
     click.echo(f"Imported {rows} people: {stored.new} new ({state}).")
     if stored.confirmed:
@@ -581,7 +281,7 @@ def delete(ctx: click.Context, address: str, channel: str, yes: bool) -> None:
     app = get_app(ctx)
     person = find(app.engine, channel, address)
     if person is None and channel == "email":
-        stored, _ = _address(channel, address)
+        stored, _ = clean_address(channel, address)
         person = find(app.engine, channel, stored) if stored else None
     if person is None:
         raise BotError(f"no {channel} subscriber with the address {mask(channel, address)}")
