@@ -7,9 +7,10 @@ import re
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from twitter_text import parse_tweet
 
 from bot.errors import FitError
-from bot.fit.x import X_LIMIT, split_thread, weighted_length
+from bot.fit.x import X_LIMIT, _light_weighted_length, split_thread, weighted_length
 
 MY_DIGITS = str.maketrans("0123456789", "၀၁၂၃၄၅၆၇၈၉")
 
@@ -188,3 +189,90 @@ def test_property_every_post_fits_and_words_survive(text: str, limit: int, burme
     bodies = parts if len(parts) == 1 else unnumbered(parts, numbering)
     assert all(body and body == body.strip() for body in bodies)
     assert squeeze("".join(bodies)) == squeeze(text)
+
+
+# The fast path of weighted_length must agree with parse_tweet everywhere.
+LIGHT_CHARS = st.text(
+    alphabet=st.one_of(
+        st.characters(min_codepoint=0x20, max_codepoint=0x7E),
+        st.characters(min_codepoint=0x1000, max_codepoint=0x109F),
+        st.sampled_from("“”‘’–—…•′″ \u00a0\u200b\u200c\n\r\t.:/#*0123456789éü\u0301\u0338"),
+    ),
+    max_size=20,
+)
+LINK = st.one_of(
+    st.builds(lambda s: f"http://example.com/{s}", ENGLISH),
+    st.builds(lambda s: f"https://www.example.org/a?b={s}#c", ENGLISH),
+    st.sampled_from(["aappb.org", "aappb.org/en/", "t.co/abc123", "x.com", "foo.bar.baz"]),
+    st.builds(lambda s: f"{s}.com", ENGLISH),
+)
+# Rarer pieces that must take parse_tweet's path (or be counted the same either way).
+HEAVY = st.sampled_from(
+    [
+        "😀",
+        "👨\u200d👩\u200d👧",
+        "✊🏽",
+        "🇲🇲",
+        "#\ufe0f\u20e3",
+        "1\u20e3",
+        "©",
+        "®",
+        "™",
+        "‼",
+        "你好",
+        "\uaa60",
+        "\ua9e0",
+        "\u1100\u1161",
+        "\u200d",
+        "\ufe0f",
+        "\u2038",
+        "\u20ac",
+    ]
+)
+MIXED = st.builds(
+    "".join,
+    st.lists(
+        st.one_of(LIGHT_CHARS, LIGHT_CHARS, LINK, st.sampled_from([" ", "\n", "\r\n"]), HEAVY),
+        max_size=30,
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=MIXED)
+def test_property_weighted_length_matches_parse_tweet(text: str) -> None:
+    assert weighted_length(text) == parse_tweet(text).weightedLength
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "😀",
+        "a©b",
+        "®",
+        "#\ufe0f\u20e3",
+        "x\u200dy",
+        "你",
+        "\uaa60",
+        "=\u0338",  # NFC makes it U+2260, which weighs 2
+        "€",
+        "‼",
+        "…",  # U+2026 is outside U+2010-U+201F: it weighs 2
+    ],
+)
+def test_emoji_and_heavy_text_skip_the_fast_path(text: str) -> None:
+    assert _light_weighted_length(text) is None
+    assert weighted_length(text) == parse_tweet(text).weightedLength
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("hello", 5),
+        ("“quoted” – text", 15),
+        ("see aappb.org and https://example.com/x\r\nok", 4 + 23 + 5 + 23 + 3),
+        ("e\u0301", 1),  # NFC composes it into one code point
+    ],
+)
+def test_light_text_takes_the_fast_path(text: str, expected: int) -> None:
+    assert _light_weighted_length(text) == expected == parse_tweet(text).weightedLength
