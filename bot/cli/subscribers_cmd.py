@@ -20,10 +20,10 @@ import click
 
 from bot.cli import get_app
 from bot.subscribers.choices import CHANNELS, LANGS, TOPICS
-from bot.subscribers.importer import Stored, clean_address, import_file
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.subscribers.importer import Stored
     from bot.subscribers.store import Subscriber
 
 STATUSES = ("pending", "active", "unsubscribed", "blocked")
@@ -84,6 +84,8 @@ def import_list(ctx: click.Context, file: Path, confirmed: bool, channel: str) -
         )
     app = get_app(ctx)
     now = app.clock()
+    from bot.subscribers.importer import import_file
+
     stored, rows = import_file(app.engine, file, channel, confirmed, now)
     _report(stored, rows, confirmed)
     if not confirmed and stored.new:
@@ -281,6 +283,8 @@ def delete(ctx: click.Context, address: str, channel: str, yes: bool) -> None:
     app = get_app(ctx)
     person = find(app.engine, channel, address)
     if person is None and channel == "email":
+        from bot.subscribers.importer import clean_address
+
         stored, _ = clean_address(channel, address)
         person = find(app.engine, channel, stored) if stored else None
     if person is None:
