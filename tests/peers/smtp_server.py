@@ -128,9 +128,10 @@ class _Handler:
             await asyncio.Event().wait()  # cancelled by connection_lost; never answers
         if peer.data_delay:
             await asyncio.sleep(peer.data_delay)
-        with peer._lock:
+        with peer._changed:
             peer.messages.append(received)
             number = len(peer.messages)
+            peer._changed.notify_all()
         return f"250 2.0.0 OK queued as {number}"
 
 
@@ -164,7 +165,9 @@ class SmtpPeer:
         # Actions by message number (1, 2, … over all connections), and DATA commands seen.
         self._on_message: dict[int, Callable[[Received], None]] = {}
         self._data_seen = 0
-        self._lock = threading.Lock()
+        # Re-entrant, so a wait_for predicate may call to() while the condition holds it.
+        self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)
         self._connections = 0
         self._counting = False
         kwargs: dict[str, Any] = {"server_hostname": "peer.test"}
@@ -206,6 +209,11 @@ class SmtpPeer:
         """Connections accepted since the server started."""
         with self._lock:
             return self._connections
+
+    def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
+        """Block until `predicate()` holds after a message arrives (no polling), or time out."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout)
 
     def to(self, address: str) -> list[Received]:
         """The messages whose envelope names `address`."""

@@ -10,8 +10,8 @@ import datetime as dt
 import os
 import re
 import shutil
+import socket
 import threading
-import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -74,20 +74,22 @@ class Served:
             lifespan="off",
         )
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+        # Listening before uvicorn starts: the browser's first request waits in the backlog,
+        # so nothing has to poll for the server to be up.
+        self.listener = socket.create_server(("127.0.0.1", port))
+        self.thread = threading.Thread(
+            target=lambda: self.server.run(sockets=[self.listener]), name="uvicorn", daemon=True
+        )
         self.url = f"http://127.0.0.1:{port}"
 
     def __enter__(self) -> Served:
         self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        self.listener.close()
 
 
 @pytest.fixture
@@ -97,10 +99,8 @@ def smtp() -> Iterator[SmtpPeer]:
 
 
 def _wait_for(peer: SmtpPeer, count: int) -> list[Received]:
-    deadline = time.monotonic() + 15
-    while len(peer.to(ADDRESS)) < count:
-        assert time.monotonic() < deadline, f"no email #{count} for {ADDRESS}"
-        time.sleep(0.05)
+    arrived = peer.wait_for(lambda: len(peer.to(ADDRESS)) >= count, timeout=15)
+    assert arrived, f"no email #{count} for {ADDRESS}"
     return peer.to(ADDRESS)
 
 
