@@ -107,6 +107,10 @@ class Web(_Strict):
     # Loopback by default: put a reverse proxy with TLS in front to publish it.
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # The reverse proxies whose X-Forwarded-For is believed (comma-separated addresses, or "*").
+    # The sign-up form limits each visitor's address; behind a proxy on another host, without
+    # this every visitor looks like the proxy.
+    forwarded_allow_ips: str = "127.0.0.1"
 
 
 class Database(_Strict):

@@ -111,6 +111,8 @@ class _Quiet:
             port=web.port,
             log_level="warning",
             lifespan="off",
+            proxy_headers=True,
+            forwarded_allow_ips=web.forwarded_allow_ips,
         )
         return Server(config)
 

@@ -82,3 +82,22 @@ def test_schedule_lists_posts_with_local_and_utc_times_and_freshness(cli: Cli) -
     assert "20:00 +0630 (13:30 UTC)  daily-briefing" in result.output
     # The sample figures are years old: the briefing would be held.
     assert "HELD unless updated" in result.output
+
+
+def test_the_web_server_believes_forwarded_addresses_only_from_the_configured_proxy(
+    app: App,
+) -> None:
+    from bot.app import build_app
+    from bot.schedule.daemon import _Quiet
+    from tests.publish.helpers import set_toml
+
+    set_toml(app.settings.home, "web", forwarded_allow_ips="10.0.0.5")
+
+    configured = build_app(app.settings.home, clock=lambda: FIXED_NOW)
+    try:
+        server = _Quiet.make(configured)
+        config = server.config  # type: ignore[attr-defined]
+        assert config.proxy_headers is True
+        assert config.forwarded_allow_ips == "10.0.0.5"
+    finally:
+        configured.close()
