@@ -128,6 +128,9 @@ def parse_json(text: str, name: str) -> list[Entry]:
         raise FigureError(
             f"{name}: the JSON is nested too deeply to be a list of figures"
         ) from None
+    except ValueError:
+        # A number of more than 4,300 digits: Python refuses to read it as an integer.
+        raise FigureError(f"{name}: a number in the file is too long to be a count") from None
     problems: list[str] = []
     entries: list[Entry] = []
     if isinstance(data, dict):
