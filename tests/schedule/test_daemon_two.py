@@ -6,10 +6,8 @@ has its own home folder sharing the database, so the outbox folder shows which o
 
 from __future__ import annotations
 
-import os
 import re
 import signal
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot import control
-from tests.conftest import POSTGRES_URL
+from tests.conftest import postgres_schema
 from tests.peers.ports import free_port
 from tests.schedule.test_daemon_support import (
     AFTER_ANNIVERSARY,
@@ -36,39 +34,14 @@ pytestmark = pytest.mark.timeout(60)
 TAKEOVER_TIMEOUT = 30.0
 
 
-def _postgres_problem() -> str | None:
-    engine = sa.create_engine(POSTGRES_URL)
-    try:
-        with engine.connect():
-            return None
-    except sa.exc.OperationalError as exc:
-        return str(exc.orig).strip().splitlines()[0]
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(kind, URL): a SQLite file, or a schema of its own on the PostgreSQL server."""
     if request.param == "sqlite":
         yield "sqlite", f"sqlite:///{tmp_path / 'shared.sqlite3'}"
         return
-    problem = _postgres_problem()
-    if problem:
-        message = f"PostgreSQL at {POSTGRES_URL} is unreachable: {problem}"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield "postgres", f"{POSTGRES_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with postgres_schema() as url:
+        yield "postgres", url
 
 
 @pytest.fixture
