@@ -46,11 +46,8 @@ class Handlers:
 
     async def start(self, update: Update, context: Context) -> None:
         """A welcome in every language and a button per language."""
-        message = update.effective_message
+        message = await self._private(update, context)
         if message is None:
-            return
-        if not _is_private(message):
-            await self._personal(message, context)
             return
         org = self.app.settings.file.organisation.name
         welcome = "\n\n".join(text("welcome", lang, org=org.get(lang)) for lang in self.langs)
@@ -58,11 +55,8 @@ class Handlers:
 
     async def subscribe(self, update: Update, context: Context) -> None:
         """Subscribe again in the known language, or ask for one."""
-        message = update.effective_message
+        message = await self._private(update, context)
         if message is None:
-            return
-        if not _is_private(message):
-            await self._personal(message, context)
             return
         known = await asyncio.to_thread(store.find, self.app.engine, CHANNEL, _address(message))
         if known is None:
@@ -80,11 +74,8 @@ class Handlers:
 
     async def stop(self, update: Update, context: Context) -> None:
         """Unsubscribe, and say so in the person's language."""
-        message = update.effective_message
+        message = await self._private(update, context)
         if message is None:
-            return
-        if not _is_private(message):
-            await self._personal(message, context)
             return
         known = await asyncio.to_thread(store.find, self.app.engine, CHANNEL, _address(message))
         if known is None or known.status == "unsubscribed":
@@ -168,6 +159,14 @@ class Handlers:
             for lang in self.langs
         ]
         return InlineKeyboardMarkup([buttons])
+
+    async def _private(self, update: Update, context: Context) -> Message | None:
+        """The message of a private chat; in a group, say subscriptions are personal (None)."""
+        message = update.effective_message
+        if message is not None and not _is_private(message):
+            await self._personal(message, context)
+            return None
+        return message
 
     async def _personal(self, message: Message, context: Context) -> None:
         markup = None
