@@ -125,12 +125,16 @@ def cli(home: Path, db_url: str) -> Cli:
     return Cli(home, db_url)
 
 
-def dump_database(url: str) -> dict[str, list[tuple[Any, ...]]]:
+FIGURE_TABLES = ("figure_snapshots", "figure_values")
+
+
+def dump_database(
+    url: str, tables: tuple[str, ...] = FIGURE_TABLES
+) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the bot's tables, to prove a refused command changed nothing."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
-            tables = ("figure_snapshots", "figure_values")
             existing = set(sa.inspect(conn).get_table_names())
             return {
                 table: sorted(conn.execute(sa.text(f"SELECT * FROM {table}")).all(), key=repr)

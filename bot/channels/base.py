@@ -58,6 +58,9 @@ class Payload:
     target: str = ""
     # Per-recipient extras (email: unsubscribe URL); never logged.
     extra: dict[str, str] = field(default_factory=dict)
+    # Telegram inline buttons (label, callback data) under the last part: staff messages only,
+    # never stored with a delivery.
+    buttons: tuple[tuple[str, str], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

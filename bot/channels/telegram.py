@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
 import httpx
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -252,6 +252,7 @@ class TelegramChannel:
                     text=payload.parts[index],
                     parse_mode=ParseMode.HTML,
                     link_preview_options=LinkPreviewOptions(is_disabled=True),
+                    reply_markup=_keyboard(payload) if index == total - 1 else None,
                 )
             except TelegramError as exc:
                 where = f"part {index + 1} of {total} to {_shown(chat) if person else chat}"
@@ -376,3 +377,12 @@ class TelegramChannel:
         # a public channel is worse than a check by staff, so these are Uncertain.
         kind = "network error" if isinstance(exc, NetworkError) else "error"
         return Uncertain(f"Telegram {kind} during {action}, it may have been posted: {said}")
+
+
+def _keyboard(payload: Payload) -> InlineKeyboardMarkup | None:
+    """The payload's buttons in one row, or None."""
+    if not payload.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in payload.buttons]]
+    )

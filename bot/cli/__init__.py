@@ -75,6 +75,7 @@ def who(by: str | None) -> str:
 def register() -> None:
     """Attach the sub-commands (kept in their own modules)."""
     from bot.cli import (
+        approvals_cmd,
         config_cmd,
         deliveries_cmd,
         figures_cmd,
@@ -98,6 +99,9 @@ def register() -> None:
     main.add_command(run_cmd.resume)
     main.add_command(config_cmd.config)
     main.add_command(subscribers_cmd.subscribers)
+    main.add_command(approvals_cmd.approvals)
+    main.add_command(approvals_cmd.approve)
+    main.add_command(approvals_cmd.reject)
 
 
 register()

@@ -49,6 +49,7 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
     # A composer without a database: the trial render supplies its own figures.
     composer = Composer(settings, book, engine=None)  # type: ignore[arg-type]
     names = list_messages(settings.messages_dir)
+    loaded = []
     if not names:
         problems.append(f"{settings.messages_dir}: no messages found (folders with a message.toml)")
     for name in names:
@@ -57,6 +58,7 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
         except BotError as exc:
             problems += gather(exc)
             continue
+        loaded.append(message)
         before = len(problems)
         for lang in settings.file.languages:
             if message.template("text", lang, "txt") is None:
@@ -81,9 +83,12 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
         except BotError as exc:
             problems += gather(exc)
         else:
+            from bot.approvals.checks import approval_problems
+
             problems += cross_check(
                 schedule, settings, set(names), set(book.figures), schedule_path
             )
+            problems += approval_problems(settings, schedule, loaded)
             checked.append("config/schedule.toml")
     return problems, checked
 

@@ -12,6 +12,8 @@ from bot.cli.preview_cmd import ALL, _choices
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.compose.drafts import Draft
+    from bot.compose.messages import Message
     from bot.publish.sender import Outcome, Report
 
 MARKS = {"sent": "✓", "failed": "✗", "unknown": "?", "pending": "…", "cancelled": "-"}
@@ -70,6 +72,23 @@ def send_publication(app: App, names: list[str], publication_id: int | None) -> 
         return {state: report.count(state) for state in states if report.count(state)}
     with app.engine.connect() as conn:
         return counts(conn, publication_id)
+
+
+async def _approval_refusal(
+    app: App, message: Message, key: str, drafts: list[Draft]
+) -> str | None:
+    """Why a message that needs approval cannot go out yet (asking the admins), or None."""
+    from bot.approvals.manual import refusal
+    from bot.schedule.alerts import admin_alerter
+    from bot.schedule.config import load_schedule
+
+    if not message.settings.approval:
+        return None
+    alerter = admin_alerter(app, load_schedule(app.settings.config_dir / "schedule.toml"))
+    try:
+        return await refusal(app, alerter, message, key, drafts)
+    finally:
+        await alerter.close()
 
 
 @click.command("post-now")
@@ -143,6 +162,10 @@ def post_now(
     paused = current_pause(app.engine, app.clock())
     if paused is not None:
         raise ConfigError(f"not published: the bot is {paused.describe()}. `bot resume` lifts it")
+    drafts = [e for e in editions if isinstance(e, Draft)]
+    refused = asyncio.run(_approval_refusal(app, found, occasion.key, drafts))
+    if refused:
+        raise ConfigError(f"not published: {refused}")
     if not yes and not click.confirm(
         f"Publish {message} for {occasion.on} to {', '.join(chosen)}?"
     ):
@@ -151,7 +174,7 @@ def post_now(
     created = publish(
         app.engine,
         occasion,
-        [e for e in editions if isinstance(e, Draft)],
+        drafts,
         targets(app, chosen),
         email_via=via(app, "email"),
         telegram_via=via(app, "telegram"),
@@ -193,12 +216,7 @@ def history(ctx: click.Context, limit: int) -> None:
         click.echo("Nothing has been published yet.")
         return
     for row in rows:
-        states = ", ".join(f"{n} {state}" for state, n in sorted(row.states.items()))
-        retracted = " · RETRACTED" if row.retracted_at else ""
-        click.echo(
-            f"#{row.id}  {local_time(app, row.created_at)}  {row.key}  "
-            f"[{', '.join(row.channels)}]  {states}{retracted}"
-        )
+        click.echo(row.describe(local_time(app, row.created_at)))
 
 
 @click.command()

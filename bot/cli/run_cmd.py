@@ -91,39 +91,14 @@ def schedule(ctx: click.Context, days: int) -> None:
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """Running or not, paused or not, last and next posts, what awaits a decision."""
-    from bot.publish.history import recent
-    from bot.publish.service import local_time
-    from bot.schedule.planner import plan
-    from bot.store.figures import newest_date
-    from bot.web.health import check
+    from bot.status import status_lines
 
     app, sched = _schedule(ctx)
-    now = app.clock()
-    health = check(app.engine, now)
-    click.echo(f"scheduler: {'running' if health.running else 'not running'}")
-    click.echo(f"paused:    {health.paused or 'no'}")
-    with app.engine.connect() as conn:
-        newest = newest_date(conn)
-    age = f"{newest} ({(app.today() - newest).days} days old)" if newest else "none entered"
-    click.echo(f"figures:   newest as of {age}")
-    for row in recent(app.engine, 3):
-        states = ", ".join(f"{n} {s}" for s, n in sorted(row.states.items()))
-        click.echo(
-            f"last:      #{row.id} {row.key} at {local_time(app, row.created_at)} ({states})"
-        )
-    from bot.publish.progress import fan_out_progress
-
-    for fan in fan_out_progress(app.engine, now):
-        click.echo(f"sending:   {fan.describe()}")
-    upcoming = plan(sched, app.settings, now, now + dt.timedelta(days=7))[:3]
-    for p in upcoming:
-        click.echo(f"next:      {p.at:%Y-%m-%d %H:%M %Z} {p.message} → {', '.join(p.channels)}")
-    if health.problems:
-        click.secho("needs attention:", fg="red")
-        for problem in health.problems:
-            click.echo(f"  - {problem}")
-    else:
-        click.secho("nothing needs attention", fg="green")
+    for line in status_lines(app, sched):
+        if line.colour:
+            click.secho(line.text, fg=line.colour)
+        else:
+            click.echo(line.text)
 
 
 @click.command()

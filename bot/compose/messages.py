@@ -32,6 +32,10 @@ class MessageSettings(BaseModel):
     max_figure_age_days: int | None = Field(default=None, ge=0)
     # Which subscribers receive it: those who chose this topic.
     topic: Literal["statements", "weekly-digest", "daily-briefing"] = "statements"
+    # How many staff members must approve each occasion's editions before they go out (0: none).
+    approval: int = Field(default=0, ge=0, le=2)
+    # How long before its occasion the draft is sent to the admins for approval, in hours.
+    approval_ask_hours: float = Field(default=24, gt=0, le=24 * 14)
 
 
 @dataclass(frozen=True)

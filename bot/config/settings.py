@@ -130,8 +130,29 @@ class SettingsFile(_Strict):
     outbox: Outbox = Outbox()
     web: Web = Web()
     channels: Channels = Channels()
+    # Staff who may control the bot from Telegram: their name (as records show it) = their
+    # numeric Telegram user id. Usernames can be changed and taken over; ids cannot.
+    staff: dict[str, int] = Field(default_factory=dict)
     # Validated by the scheduler's own loader; kept here so one file holds the settings.
     schedule: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("staff")
+    @classmethod
+    def _staff_ids(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, user_id in value.items():
+            if not name.strip() or len(name) > 60:
+                raise ValueError(f"staff name {name!r} must be 1 to 60 characters")
+            if user_id <= 0:
+                raise ValueError(
+                    f"{name}: {user_id} is not a Telegram user id (a positive number; a person "
+                    "can learn theirs by sending /whoami to the bot)"
+                )
+        seen: dict[int, str] = {}
+        for name, user_id in value.items():
+            if user_id in seen:
+                raise ValueError(f"{seen[user_id]} and {name} have the same Telegram id {user_id}")
+            seen[user_id] = name
+        return value
 
     @field_validator("timezone")
     @classmethod

@@ -23,6 +23,12 @@ class Summary:
     channels: list[str]
     states: dict[str, int]
 
+    def describe(self, when: str) -> str:
+        """One line of `bot history` (and /history); `when` is the time as staff read it."""
+        states = ", ".join(f"{n} {state}" for state, n in sorted(self.states.items()))
+        retracted = " · RETRACTED" if self.retracted_at else ""
+        return f"#{self.id}  {when}  {self.key}  [{', '.join(self.channels)}]  {states}{retracted}"
+
 
 @dataclass(frozen=True)
 class EditionInfo:

@@ -4,13 +4,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from markupsafe import escape
 
 from bot.channels.base import Channel, Payload
 from bot.errors import ChannelError
 
+if TYPE_CHECKING:
+    from bot.app import App
+    from bot.schedule.config import Schedule
+
 log = logging.getLogger(__name__)
+
+
+def admin_alerter(app: App, schedule: Schedule) -> Alerter:
+    """An Alerter for the admin contacts of config/schedule.toml, through the wired channels."""
+    from bot.publish.service import wire
+
+    admin = schedule.admin
+    names = [n for n, on in (("telegram", admin.telegram_chat), ("email", admin.email)) if on]
+    return Alerter(
+        wire(app, names).channels,
+        admin.telegram_chat,
+        admin.email,
+        app.settings.file.organisation.short_name,
+    )
 
 
 class _NoProgress:
@@ -33,19 +52,41 @@ class Alerter:
         self.org = org
         self.sent: list[str] = []
 
-    async def alert(self, text: str) -> None:
+    async def alert(self, text: str, buttons: tuple[tuple[str, str], ...] = ()) -> None:
         """Send `text` to every admin contact; a failure is logged, never raised."""
         log.warning("alert: %s", text)
         self.sent.append(text)
         body = f"⚠ spring-bot ({self.org}): {text}"
         if self.telegram_chat and "telegram" in self.channels:
-            payload = Payload("telegram", "en", (str(escape(body)),), target=self.telegram_chat)
+            payload = Payload(
+                "telegram", "en", (str(escape(body)),), target=self.telegram_chat, buttons=buttons
+            )
             await self._send("telegram", payload)
         if self.email and "email" in self.channels:
             subject = f"spring-bot needs attention: {text[:80]}"
             html = f"<p>{escape(body)}</p>"
             payload = Payload("email", "en", (body,), subject=subject, html=html, target=self.email)
             await self._send("email", payload)
+
+    async def tell(
+        self, subject: str, texts: list[str], buttons: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        """Several messages in the admin chat (buttons under the last), one email with all."""
+        self.sent.append(texts[0])
+        if self.telegram_chat and "telegram" in self.channels:
+            parts = tuple(str(escape(text)) for text in texts)
+            payload = Payload("telegram", "en", parts, target=self.telegram_chat, buttons=buttons)
+            await self._send("telegram", payload)
+        if self.email and "email" in self.channels:
+            body = "\n\n".join(texts)
+            html = "".join(f"<pre>{escape(text)}</pre>" for text in texts)
+            payload = Payload("email", "en", (body,), subject=subject, html=html, target=self.email)
+            await self._send("email", payload)
+
+    async def close(self) -> None:
+        """Close the channels' connections."""
+        for channel in self.channels.values():
+            await channel.close()
 
     async def _send(self, name: str, payload: Payload) -> None:
         try:

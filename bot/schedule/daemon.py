@@ -18,7 +18,7 @@ from bot.app import App
 from bot.errors import BotError
 from bot.publish import lease
 from bot.publish.sender import Report, SenderBusy
-from bot.schedule.alerts import Alerter
+from bot.schedule.alerts import admin_alerter
 from bot.schedule.config import Schedule
 from bot.schedule.planner import plan
 from bot.schedule.runner import Runner, TickReport
@@ -54,15 +54,7 @@ def make_runner(app: App, schedule: Schedule, echo: Echo) -> Runner:
             for channel in wired.channels.values():
                 await channel.close()
 
-    admin = schedule.admin
-    names = [n for n, on in (("telegram", admin.telegram_chat), ("email", admin.email)) if on]
-    alerter = Alerter(
-        wire(app, names).channels,
-        admin.telegram_chat,
-        admin.email,
-        app.settings.file.organisation.short_name,
-    )
-    return Runner(app, schedule, send=send, alerter=alerter)
+    return Runner(app, schedule, send=send, alerter=admin_alerter(app, schedule))
 
 
 def _lines(echo: Echo) -> Callable[[str], None]:
@@ -153,7 +145,8 @@ async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -
     # Only the active process polls Telegram: two pollers of one token get 409 Conflict.
     from bot.telegram_bot.application import build_application, run_bot
 
-    telegram = build_application(app)
+    # Staff's /postnow sends through the scheduler's sender, in this same event loop.
+    telegram = build_application(app, send=runner.send)
     bot_stop = asyncio.Event()
     bot_task = asyncio.create_task(run_bot(telegram, bot_stop)) if telegram else None
     if bot_task is not None:
@@ -187,6 +180,8 @@ async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -
             task.cancel()
     finally:
         scheduler.shutdown(wait=False)
+        if runner.alerter is not None:
+            await runner.alerter.close()
         bot_stop.set()
         if bot_task is not None:
             with contextlib.suppress(asyncio.CancelledError):

@@ -13,6 +13,9 @@ import sqlalchemy as sa
 
 from bot import control
 from bot.app import App
+from bot.approvals import gate, notify
+from bot.approvals import store as approval_store
+from bot.approvals.store import Request
 from bot.compose.context import Occasion
 from bot.compose.drafts import Draft, Failure
 from bot.occasions import anniversary_on
@@ -24,6 +27,8 @@ from bot.schedule.planner import Planned, plan
 from bot.store.schema import figure_snapshots, figure_values, occasion_log, publications
 
 LOOKBACK_LIMIT = dt.timedelta(days=31)
+# Occasion states that are looked at again on every tick until their grace runs out.
+WAITING = ("held", "awaiting")
 
 
 @dataclass
@@ -119,6 +124,7 @@ class Runner:
         # Occasions due before the last tick were handled by it (on a first run: before the
         # bot was installed); only a held one may still turn into a missed one.
         handled_until = control.last_tick(self.app.engine) or now
+        await self._ask_ahead(now, report)
         for occasion in self.due(now):
             await self._handle(occasion, now, handled_until, paused is not None, report)
         if paused is None:
@@ -144,12 +150,17 @@ class Runner:
         if logged == "missed":
             return
         late = now - p.at
-        if late > p.grace and p.at < handled_until and logged != "held":
+        if late > p.grace and p.at < handled_until and logged not in WAITING:
             return
         if late > p.grace:
+            why = (
+                "it was not approved in time"
+                if logged == "awaiting"
+                else "the bot was not running or was paused"
+            )
             detail = (
-                f"missed: due {p.at:%Y-%m-%d %H:%M %Z}, {_duration(late)} ago; the bot was "
-                f"not running or was paused (it may go out up to {_duration(p.grace)} late). "
+                f"missed: due {p.at:%Y-%m-%d %H:%M %Z}, {_duration(late)} ago; {why} "
+                f"(it may go out up to {_duration(p.grace)} late). "
                 "Post it by hand if it still matters: `bot post-now`"
             )
             await self._record(p, "missed", detail, now, alert=True)
@@ -174,6 +185,9 @@ class Runner:
             report.held.append(p.key)
             report.lines.append(f"{p.key}: held: {stale}")
             return
+        approved_by = await self._approval(p, message.settings.approval, drafts, now, report)
+        if approved_by is None:
+            return
         from bot.publish.service import targets, via
 
         created = publish(
@@ -182,7 +196,7 @@ class Runner:
             drafts,
             targets(self.app, list(p.channels)),
             now=now,
-            created_by="scheduler",
+            created_by=f"scheduler, approved by {approved_by}" if approved_by else "scheduler",
             email_via=via(self.app, "email"),
             telegram_via=via(self.app, "telegram"),
             topic=message.settings.topic,
@@ -192,6 +206,81 @@ class Runner:
         )
         report.published.append(p.key)
         report.lines.append(f"{p.key}: publication #{created.publication_id}")
+
+    # -- approvals ----------------------------------------------------------------------
+    async def _ask_ahead(self, now: dt.datetime, report: TickReport) -> None:
+        """Send coming occasions that need approval to the admins, once per content."""
+        ahead = self._ask_hours()
+        if ahead is None:
+            return
+        coming = plan(self.schedule, self.app.settings, now, now + ahead)
+        for p in coming:
+            message = self.app.composer.message(p.message)
+            needed = message.settings.approval
+            if not needed or p.at - now > dt.timedelta(hours=message.settings.approval_ask_hours):
+                continue
+            if self._published(p.key):
+                continue
+            editions = self.app.composer.compose(message, self.occasion(p), None, list(p.channels))
+            drafts = [e for e in editions if isinstance(e, Draft)]
+            if len(drafts) != len(editions):
+                continue  # reported when it is due; there is nothing to approve yet
+            await self._request(p, needed, drafts, now, report)
+
+    def _ask_hours(self) -> dt.timedelta | None:
+        hours = [
+            m.settings.approval_ask_hours
+            for m in map(self.app.composer.message, {e.message for e in self._entries()})
+            if m.settings.approval
+        ]
+        return dt.timedelta(hours=max(hours)) if hours else None
+
+    async def _request(
+        self, p: Planned, needed: int, drafts: list[Draft], now: dt.datetime, report: TickReport
+    ) -> Request:
+        request, ask = gate.ensure(
+            self.app.engine,
+            key=p.key,
+            message=p.message,
+            needed=needed,
+            due_at=p.at,
+            drafts=drafts,
+            now=now,
+        )
+        if ask is not None:
+            report.lines.append(f"{p.key}: approval request #{request.id} sent to the admins")
+            if self.alerter is not None:
+                await self.alerter.tell(
+                    f"Approval needed: {p.message} (#{request.id})",
+                    notify.ask_texts(ask, self.app.settings.tz),
+                    notify.buttons(request),
+                )
+        return request
+
+    async def _approval(
+        self, p: Planned, needed: int, drafts: list[Draft], now: dt.datetime, report: TickReport
+    ) -> str | None:
+        """Who approved ("" when none is needed); None while held or rejected."""
+        if not needed:
+            return ""
+        request = await self._request(p, needed, drafts, now, report)
+        if request.state == "rejected":
+            detail = f"rejected (#{request.id}): {request.reason}; it will not be posted"
+            await self._record(p, "rejected", detail, now, alert=True)
+            report.lines.append(f"{p.key}: {detail}")
+            return None
+        with self.app.engine.connect() as conn:
+            last = approval_store.last_figure_changer(conn)
+        if not request.approved(last):
+            approvers = request.approvers(last)
+            detail = notify.reminder(request, approvers, self.app.settings.tz)
+            await self._record(
+                p, "awaiting", detail, now, alert=True, buttons=notify.buttons(request)
+            )
+            report.held.append(p.key)
+            report.lines.append(f"{p.key}: {detail}")
+            return None
+        return ", ".join(request.approvers(last))
 
     def occasion(self, p: Planned) -> Occasion:
         anniversary = None
@@ -245,7 +334,13 @@ class Runner:
         return state
 
     async def _record(
-        self, p: Planned, state: str, detail: str, now: dt.datetime, alert: bool
+        self,
+        p: Planned,
+        state: str,
+        detail: str,
+        now: dt.datetime,
+        alert: bool,
+        buttons: tuple[tuple[str, str], ...] = (),
     ) -> None:
         with self.app.engine.begin() as conn:
             row = conn.execute(
@@ -269,7 +364,7 @@ class Runner:
                     occasion_log.update().where(occasion_log.c.key == p.key).values(**values)
                 )
         if alert and not told and self.alerter is not None:
-            await self.alerter.alert(f"{p.key}: {detail}")
+            await self.alerter.alert(f"{p.key}: {detail}", buttons)
 
 
 def _duration(span: dt.timedelta) -> str:

@@ -199,3 +199,46 @@ control = sa.Table(
     sa.Column("value", sa.Text, nullable=False),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
+
+# A request for staff approval of one occasion's editions, exactly as they would go out. A
+# change to what the post says voids it and a new request `replaces` it.
+approval_requests = sa.Table(
+    "approval_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(300), nullable=False, index=True),
+    sa.Column("message", sa.String(100), nullable=False),
+    sa.Column("due_at", UTCDateTime(), nullable=False),
+    sa.Column("needed", sa.Integer, nullable=False),
+    # sha256 of the editions and the figures they carry.
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    # The editions as JSON, to show and to diff against a later version.
+    sa.Column("content", sa.Text, nullable=False),
+    # pending, approved, rejected, void
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("decided_at", UTCDateTime(), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("replaces", sa.Integer, nullable=True),
+)
+
+# One decision per person per request: the unique key is what makes "approve twice" impossible.
+approval_votes = sa.Table(
+    "approval_votes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "request_id",
+        sa.Integer,
+        sa.ForeignKey("approval_requests.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("voter", sa.String(100), nullable=False),
+    # approve or reject
+    sa.Column("decision", sa.String(10), nullable=False),
+    # telegram or cli
+    sa.Column("via", sa.String(20), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("at", UTCDateTime(), nullable=False),
+    sa.UniqueConstraint("request_id", "voter", name="uq_approval_votes_voter"),
+)

@@ -32,12 +32,16 @@ from telegram.ext import (
 from telegram.request import HTTPXRequest
 
 from bot.config.settings import secret
+from bot.telegram_bot.approvals import ApprovalHandlers
 from bot.telegram_bot.handlers import Context, Handlers
 from bot.telegram_bot.logs import GUARD, guard_logs, scrub
+from bot.telegram_bot.staff_commands import StaffCommands
+from bot.telegram_bot.staff_confirm import PREFIX as STAFF_BUTTONS
 from bot.telegram_bot.texts import COMMANDS, both
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.publish.sender import Report
 
 BotApplication = Application[
     ExtBot[None], Context, dict[Any, Any], dict[Any, Any], dict[Any, Any], None
@@ -61,8 +65,14 @@ def _request(seconds: float) -> HTTPXRequest:
     )
 
 
-def build_application(app: App) -> BotApplication | None:
-    """The bot for subscribers, or None without a token (or in a rehearsal)."""
+def build_application(
+    app: App, send: Callable[[], Awaitable[Report]] | None = None
+) -> BotApplication | None:
+    """The bot for subscribers (and staff), or None without a token (or in a rehearsal).
+
+    `send` sends what is pending after a staff member's /postnow: inside `bot run`, the
+    scheduler's own sender; without it, a sender for that publication alone.
+    """
     settings = app.settings.file.channels.telegram
     if app.rehearsal:
         # A rehearsal must never reach a real platform, and its clock is not today's.
@@ -94,21 +104,34 @@ def build_application(app: App) -> BotApplication | None:
         .job_queue(None)
         .build()
     )
-    handlers = Handlers(app)
+    handlers = Handlers(app, send)
     application.bot_data[_LANGUAGES] = handlers.langs
     add_handlers(application, handlers)
     return application
 
 
 def add_handlers(application: BotApplication, handlers: Handlers) -> None:
-    """Register the commands, the language buttons and the error handler."""
-    # Only new messages: an edited "/start" must not start anything a second time.
+    """Register the commands, the language and staff buttons and the error handler."""
+    # Only new messages: an edited "/start" (or "/postnow") must not act a second time.
     new = filters.UpdateType.MESSAGE
     application.add_handler(CommandHandler("start", handlers.start, filters=new))
     application.add_handler(CommandHandler("subscribe", handlers.subscribe, filters=new))
     application.add_handler(CommandHandler(["stop", "unsubscribe"], handlers.stop, filters=new))
     application.add_handler(CommandHandler("latest", handlers.latest, filters=new))
     application.add_handler(CommandHandler("help", handlers.help, filters=new))
+    # Staff commands check the sender themselves; they are not in the public command menu.
+    staff = StaffCommands(handlers)
+    application.add_handler(CommandHandler("whoami", staff.whoami, filters=new))
+    for name, action in staff.commands().items():
+        application.add_handler(CommandHandler(name, staff.command(name, action), filters=new))
+    # Before the catch-all below, which would answer staff buttons as stale language buttons.
+    application.add_handler(CallbackQueryHandler(staff.decide, pattern=f"^{STAFF_BUTTONS}"))
+    # Staff deciding on approval requests (checked inside: only [staff] may).
+    approvals = ApprovalHandlers(handlers.app)
+    application.add_handler(CommandHandler("approvals", approvals.list, filters=new))
+    application.add_handler(CommandHandler("approve", approvals.approve, filters=new))
+    application.add_handler(CommandHandler("reject", approvals.reject, filters=new))
+    application.add_handler(CallbackQueryHandler(approvals.button, pattern=r"^apv:"))
     # No pattern: forged or outdated data must still be answered, and is refused inside.
     application.add_handler(CallbackQueryHandler(handlers.choose))
     application.add_handler(MessageHandler(new & filters.ChatType.PRIVATE, handlers.help))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from telegram import (
@@ -31,6 +32,7 @@ from bot.telegram_bot.texts import LANGUAGE_CHOICE, LANGUAGE_NAMES, both, text
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.publish.sender import Report
 
 Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
 CHANNEL = "telegram"
@@ -40,9 +42,11 @@ log = logging.getLogger(__name__)
 class Handlers:
     """The callbacks registered on the Application, sharing the App's database and settings."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, send: Callable[[], Awaitable[Report]] | None = None) -> None:
         self.app = app
         self.langs: tuple[str, ...] = tuple(app.settings.file.languages)
+        # Inside `bot run`, the scheduler's own sender (see bot/telegram_bot/staff_posts.py).
+        self.send = send
 
     async def start(self, update: Update, context: Context) -> None:
         """A welcome in every language and a button per language."""

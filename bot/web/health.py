@@ -52,7 +52,7 @@ def check(engine: sa.Engine, now: dt.datetime) -> Health:
         health.running = holder is not None and holder > now
         rows = conn.execute(
             sa.select(occasion_log.c.key, occasion_log.c.state, occasion_log.c.detail).where(
-                occasion_log.c.state.in_(("held", "missed", "failed")),
+                occasion_log.c.state.in_(("held", "awaiting", "missed", "failed")),
                 occasion_log.c.due_at >= now - RECENT,
             )
         ).all()

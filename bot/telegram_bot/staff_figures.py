@@ -1,0 +1,184 @@
+"""/figures and /setfigures: the latest figures, and entering new ones as `bot figures set` does.
+
+/setfigures takes `killed=4474 arrested=25931 as_of=2024-01-31 source=URL [correction="why"]`
+(or `period=START..END` instead of as_of), parsed with the functions `bot figures set` uses.
+The checks run twice: once for the preview, in a transaction that is rolled back, and again
+inside `enter` on Confirm, since figures may have changed in between.
+
+Every function here reaches the database: the caller runs it in a worker thread.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from bot.errors import FigureError, Problems
+from bot.figures.entries import Entry, Outcome, check, enter, parse_count, parse_date, parse_period
+from bot.store import figures as store
+from bot.telegram_bot.staff_texts import esc, fit
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from bot.app import App
+
+ORIGIN = "telegram /setfigures"
+_SETTINGS = ("as_of", "period", "source", "correction")
+# Telegram apps may turn straight quotes into typographic ones as people type.
+_QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
+
+
+@dataclass(frozen=True)
+class FiguresAction:
+    """What Confirm enters: these values, with this correction note (or none)."""
+
+    entries: tuple[Entry, ...]
+    correction: str | None
+
+
+def parse_request(text: str) -> FiguresAction:
+    """The words after /setfigures; Problems or FigureError when they cannot be entered."""
+    try:
+        words = shlex.split(text.translate(_QUOTES))
+    except ValueError:
+        raise FigureError(
+            'a quote is not closed; write correction="why" with both quotes'
+        ) from None
+    given: dict[str, str] = {}
+    assignments: list[str] = []
+    problems: list[str] = []
+    for word in words:
+        name, equals, text_value = word.partition("=")
+        setting = name.strip().replace("-", "_")
+        if equals and setting in _SETTINGS:
+            if setting in given:
+                problems.append(f"{setting} is given twice")
+            given[setting] = text_value.strip()
+        else:
+            assignments.append(word)
+    if bool(given.get("as_of")) == bool(given.get("period")):
+        problems.append("give either as_of=DATE or period=START..END (one of them)")
+    if not given.get("source"):
+        problems.append("give source=URL: where the figures were published")
+    if not assignments:
+        problems.append("give the figures as KEY=VALUE, e.g. killed=4474")
+    if problems:
+        raise Problems(problems)
+    try:
+        if given.get("period"):
+            period_start, day = parse_period(given["period"])
+        else:
+            period_start, day = None, parse_date(given["as_of"])
+    except ValueError as exc:
+        raise FigureError(str(exc)) from None
+    entries = []
+    for assignment in assignments:
+        key, equals, value_text = assignment.partition("=")
+        if not equals or not key.strip():
+            problems.append(f"{assignment!r}: write figures as KEY=VALUE, e.g. killed=4474")
+            continue
+        try:
+            value = parse_count(value_text)
+        except ValueError as exc:
+            problems.append(f"{assignment}: {key.strip()}: {exc}")
+            continue
+        entries.append(Entry(key.strip(), value, day, period_start, given["source"], assignment))
+    if problems:
+        raise Problems(problems)
+    return FiguresAction(tuple(entries), given.get("correction") or None)
+
+
+def _when(entry: Entry | store.StoredValue) -> str:
+    if entry.period_start is not None:
+        return f"for {entry.period_start}..{entry.as_of}"
+    return f"as of {entry.as_of}"
+
+
+def _before(conn: sa.Connection, entry: Entry) -> store.StoredValue | None:
+    """The value the new one follows: for its span, or the newest on or before its date."""
+    if entry.period_start is not None:
+        return store.existing(conn, entry.figure, entry.as_of, entry.period_start)
+    return store.latest(conn, entry.as_of).get(entry.figure)
+
+
+def preview_change(app: App, action: FiguresAction) -> tuple[list[str], bool]:
+    """The change as old → new per figure, and whether anything would be stored.
+
+    Problems are raised as the checks phrase them. Nothing is written either way: the checks
+    run in a transaction that is rolled back.
+    """
+    entries = list(action.entries)
+    lines = []
+    with app.engine.connect() as conn:
+        transaction = conn.begin()
+        try:
+            changed = check(conn, app.book, entries, action.correction)
+            for entry in entries:
+                before = _before(conn, entry)
+                new = f"{entry.value} ({_when(entry)})"
+                if entry not in changed:
+                    lines.append(f"{entry.figure}: {new}, already entered: unchanged")
+                elif before is None:
+                    lines.append(f"{entry.figure}: (none) → {new}")
+                else:
+                    lines.append(f"{entry.figure}: {before.value} ({_when(before)}) → {new}")
+        finally:
+            transaction.rollback()
+    lines.append(f"source: {entries[0].source}")
+    if action.correction:
+        lines.append(f"correction: {action.correction}")
+    return lines, bool(changed)
+
+
+def store_figures(app: App, action: FiguresAction, by: str) -> Outcome:
+    """Enter the figures, checked again; all of them or none (Problems)."""
+    return enter(
+        app.engine,
+        app.book,
+        list(action.entries),
+        entered_by=by,
+        now=app.clock(),
+        origin=ORIGIN,
+        correction=action.correction,
+    )
+
+
+def stored_html(outcome: Outcome, by: str) -> str:
+    """What Confirm stored, as `bot figures set` reports it."""
+    if outcome.stored:
+        said = f"Stored {outcome.stored} value{'s' if outcome.stored != 1 else ''}, entered by "
+        said += f"{esc(by)}."
+    else:
+        said = "Nothing new to store."
+    if outcome.unchanged:
+        said += f" {outcome.unchanged} already entered with the same value."
+    return said
+
+
+def figures_html(app: App) -> str:
+    """The newest value of each running figure, its date, age and who entered it."""
+    today = app.today()
+    with app.engine.connect() as conn:
+        values = store.latest(conn, today)
+    lines = []
+    for key, figure in app.book.figures.items():
+        if figure.kind == "period":
+            continue
+        found = values.get(key)
+        if found is None:
+            lines.append(f"{key} ({figure.label.get('en')}): not entered")
+            continue
+        age = _age((today - found.as_of).days)
+        lines.append(
+            f"{key} ({figure.label.get('en')}) = {found.value} · as of {found.as_of} ({age}) · "
+            f"entered by {found.entered_by}"
+        )
+    if not values:
+        lines.append(f"No figures entered on or before {today}. /setfigures enters them.")
+    return fit(f"<b>Figures</b> (newest on or before {today}):\n", "\n".join(lines))
+
+
+def _age(days: int) -> str:
+    return "today" if days == 0 else f"{days} day{'s' if days != 1 else ''} old"
