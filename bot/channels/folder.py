@@ -7,10 +7,10 @@ exactly what would have gone out, and the bot runs end to end on a machine with 
 from __future__ import annotations
 
 import datetime as dt
-import mailbox
 import os
 import re
 import tempfile
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import ClassVar
@@ -60,8 +60,11 @@ class FolderChannel:
                 ids.append(self._write_file(f"{name}.{extension}", payload.parts[index]))
                 await progress.after(index, ids[-1])
         except OSError as exc:
-            # Disk full or no permission: nothing was written (files appear only when whole).
-            raise TemporaryFailure(f"cannot write to {self.folder}: {exc.strerror}") from None
+            # Disk full or no permission: nothing was written (files appear only when whole),
+            # so the delivery is retried rather than left uncertain.
+            raise TemporaryFailure(
+                f"cannot write to {self.folder}: {exc.strerror} (nothing was written)"
+            ) from None
         return ids
 
     def _write_file(self, name: str, text: str) -> str:
@@ -71,28 +74,21 @@ class FolderChannel:
         while target.exists():
             number += 1
             target = self.folder / f"{Path(name).stem}-{number}{Path(name).suffix}"
-        # Write aside, then rename: a reader never sees half a post, a full disk leaves none.
-        handle, temporary = tempfile.mkstemp(dir=self.folder, prefix=".tmp-")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as stream:
-                stream.write(text)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.replace(temporary, target)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        _write_whole(self.folder, target, text.encode("utf-8"))
         return str(target)
 
     def _write_mail(self, payload: Payload) -> str:
         if self.render_email is None:
             raise Rejected("no email renderer configured for the outbox folder")
-        # Maildir creates only its own folder, not the ones above it.
-        self.folder.parent.mkdir(parents=True, exist_ok=True)
-        box = mailbox.Maildir(self.folder, create=True)
-        # Maildir writes into tmp/ and moves into new/ only when complete.
-        key = box.add(self.render_email(payload))
-        return str(self.folder / "new" / key)
+        data = self.render_email(payload)
+        for part in ("tmp", "new", "cur"):
+            (self.folder / part).mkdir(parents=True, exist_ok=True)
+        # Maildir's own protocol, written here: mailbox.Maildir.add leaves the half-written
+        # message in tmp/ when the disk fills up as it closes the file.
+        stamp = int(self.clock().timestamp())
+        target = self.folder / "new" / f"{stamp}.{uuid.uuid4().hex}.outbox"
+        _write_whole(self.folder / "tmp", target, data)
+        return str(target)
 
     async def retract(self, payload: Payload, ids: list[str]) -> None:
         """Remove the written posts; an email, as with the real channel, cannot be recalled."""
@@ -113,3 +109,20 @@ class FolderChannel:
 
     async def close(self) -> None:
         """Nothing to release."""
+
+
+def _write_whole(aside: Path, target: Path, data: bytes) -> None:
+    """Write `data` to a new file in `aside`, then rename it to `target`.
+
+    A reader never sees half a post, and a failed write (a full disk) leaves no file at all.
+    """
+    handle, temporary = tempfile.mkstemp(dir=aside, prefix=".tmp-")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

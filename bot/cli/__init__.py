@@ -33,6 +33,16 @@ class BotGroup(click.Group):
         except BotError as exc:
             click.secho(f"Error: {exc}", err=True, fg="red")
             sys.exit(1)
+        except Exception as exc:
+            # A database that is locked, full or unreachable mid-command: one line, no traceback.
+            from bot.store.db import explain_failure
+
+            app = ctx.meta.get("bot.app")
+            line = explain_failure(exc, app.settings.database_url if app else None)
+            if line is None:
+                raise
+            click.secho(f"Error: {line}", err=True, fg="red")
+            sys.exit(1)
 
 
 @click.group(cls=BotGroup, context_settings={"help_option_names": ["-h", "--help"]})

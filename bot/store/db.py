@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +21,32 @@ class DatabaseError(BotError):
     """The database cannot be opened or migrated."""
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL lets readers (preview, status) run while a writer holds the file;
-    # the busy timeout makes a second process wait instead of failing at once.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.close()
+# How long a SQLite writer waits for another process's lock before giving up, in seconds.
+# `?timeout=SECONDS` in the URL (which SQLAlchemy hands to sqlite3) changes it.
+SQLITE_BUSY_SECONDS = 10.0
+
+
+def busy_seconds(url: sa.URL) -> float:
+    """How long a writer on this SQLite URL waits for a lock held by another process."""
+    given = url.query.get("timeout", str(SQLITE_BUSY_SECONDS))
+    text = given if isinstance(given, str) else given[-1]
+    try:
+        return float(text)
+    except ValueError:
+        raise DatabaseError(f"timeout={text!r} in the database URL is not a number") from None
+
+
+def _sqlite_pragmas(busy: float) -> Callable[[Any, Any], None]:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        # WAL lets readers (preview, status) run while a writer holds the file;
+        # the busy timeout makes a second process wait instead of failing at once.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return on_connect
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -38,8 +58,9 @@ def create_engine(url: str) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        busy = busy_seconds(parsed)
         engine = sa.create_engine(parsed)
-        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        sa.event.listen(engine, "connect", _sqlite_pragmas(busy))
         return engine
     try:
         return sa.create_engine(parsed, pool_pre_ping=True)
@@ -77,3 +98,44 @@ def open_database(url: str) -> sa.Engine:
         masked = sa.make_url(url).render_as_string(hide_password=True)
         raise DatabaseError(f"cannot open the database {masked}: {exc.orig}") from None
     return engine
+
+
+def explain_failure(exc: BaseException, url: str | None) -> str | None:
+    """One line for staff when the database failed mid-command (None: not such a failure).
+
+    A lock held too long, a full disk and a lost server are the machine's trouble, not the
+    bot's: staff need to know which database, what it said, and that running the command again
+    is safe (each write is one transaction; the outbox never sends a claimed delivery twice).
+    Anything else (a bug) keeps its traceback.
+    """
+    if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+        return None
+    said = (str(exc.orig).strip().splitlines() or [type(exc.orig).__name__])[0]
+    lowered = said.lower()
+    parsed = sa.make_url(url) if url else None
+    if isinstance(exc.orig, sqlite3.Error):
+        where = f" {parsed.database}" if parsed else ""
+        busy = busy_seconds(parsed) if parsed else SQLITE_BUSY_SECONDS
+        if "locked" in lowered:
+            return (
+                f"the database{where} is locked by another process (waited {busy:g} s); the "
+                "command stopped and its unfinished change was not stored. Run it again when the "
+                "other process is done, or wait longer with ?timeout=SECONDS in BOT_DATABASE_URL"
+            )
+        if "disk" in lowered:  # "database or disk is full", "disk I/O error"
+            return (
+                f"cannot write to the database{where}: {said} (is the disk full?); the command "
+                "stopped and its unfinished change was not stored. Free some space, then run it "
+                "again"
+            )
+        return None
+    where = " " + parsed.set(query={}).render_as_string(hide_password=True) if parsed else ""
+    if exc.connection_invalidated or "connection" in lowered:
+        return (
+            f"lost the database{where}: {said}; the command stopped. Run it again when the "
+            "database is reachable: what was done is kept, and nothing is sent twice"
+        )
+    return (
+        f"the database{where} failed: {said}; the command stopped and its unfinished change "
+        "was not stored. Run it again once the database is working"
+    )

@@ -7,18 +7,22 @@ link expires after CONFIRM_DAYS.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
 from bot.config.settings import Settings, secret
-from bot.errors import BotError
+from bot.errors import BotError, ConfigError
 
 CONFIRM_DAYS = 7
 SECRET_ENV = "BOT_WEB_SECRET"
+# token_urlsafe(48) is 64 characters; anything much shorter was cut off on its way to disk.
+MIN_SECRET = 32
 Clock = Callable[[], dt.datetime]
 
 
@@ -36,14 +40,41 @@ def web_secret(settings: Settings) -> str:
     if found:
         return found
     path = settings.home / "var" / "web-secret"
-    if path.exists():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-        stream.write(value)
+    if not path.exists():
+        _create_secret(path)
+    value = path.read_text(encoding="utf-8").strip()
+    if len(value) < MIN_SECRET:
+        raise ConfigError(
+            f"{path} holds {len(value)} characters, too few for a secret (a disk that filled "
+            f"up?); delete it to make a new one (links already sent stop working), or set "
+            f"{SECRET_ENV}"
+        )
     return value
+
+
+def _create_secret(path: Path) -> None:
+    """Write a new secret aside, then link it into place: whole or not at all, and only once.
+
+    `os.link` fails if another process made the file first; that one's secret is kept.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    aside = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    try:
+        descriptor = os.open(aside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+            stream.write(secrets.token_urlsafe(48))
+            stream.flush()
+            os.fsync(stream.fileno())
+        with contextlib.suppress(FileExistsError):
+            os.link(aside, path)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write the web secret {path}: {exc.strerror} (nothing was written); "
+            f"free some space or set {SECRET_ENV}"
+        ) from None
+    finally:
+        with contextlib.suppress(OSError):
+            aside.unlink()
 
 
 def _signer(clock: Clock) -> type[TimestampSigner]:

@@ -5,6 +5,7 @@
         peer.defer("busy@example.org")             # 451 at RCPT
         peer.drop_after_data("lost@example.org")   # takes the data, closes without answering
         peer.on_message(7, lambda got: ...)        # the 7th message: keep it, act, never answer
+        peer.hold_replies(from_message=101)        # DATA 101 on waits for release_replies()
         ... send to 127.0.0.1:peer.port ...
         peer.messages[0].message()                 # parsed with the default policy
 
@@ -110,6 +111,7 @@ class _Handler:
         )
         with peer._lock:
             peer._data_seen += 1
+            number_seen = peer._data_seen
             action = peer._on_message.pop(peer._data_seen, None)
         if action is not None:
             # Kept as delivered (the data arrived whole), then the client never hears back.
@@ -126,6 +128,8 @@ class _Handler:
             assert isinstance(server.transport, asyncio.Transport)
             server.transport.abort()
             await asyncio.Event().wait()  # cancelled by connection_lost; never answers
+        if number_seen >= peer._hold_from:
+            await peer._wait_for_release()
         if peer.data_delay:
             await asyncio.sleep(peer.data_delay)
         with peer._changed:
@@ -170,6 +174,10 @@ class SmtpPeer:
         self._changed = threading.Condition(self._lock)
         self._connections = 0
         self._counting = False
+        # Replies to DATA from this message number on wait until released (see hold_replies).
+        self._hold_from = 2**63
+        self._released = threading.Event()
+        self._held = 0
         kwargs: dict[str, Any] = {"server_hostname": "peer.test"}
         if auth is not None:
             # Plain connections in tests: AUTH must be offered without TLS.
@@ -202,7 +210,36 @@ class SmtpPeer:
         the sending process, as a crash mid-DATA would)."""
         self._on_message[number] = action
 
+    def hold_replies(self, from_message: int) -> None:
+        """Keep each message from number `from_message` on (counted as for `on_message`), but
+        answer it only after `release_replies()`: the client sits waiting on the wire."""
+        with self._lock:
+            self._released.clear()
+            self._hold_from = from_message
+
+    def release_replies(self) -> None:
+        """Answer the held messages, and every one after, at once."""
+        with self._lock:
+            self._hold_from = 2**63
+            self._released.set()
+
+    async def _wait_for_release(self) -> None:
+        with self._changed:
+            self._held += 1
+            self._changed.notify_all()
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._released.wait)
+        finally:
+            with self._lock:
+                self._held -= 1
+
     # Observation ------------------------------------------------------------------------
+
+    @property
+    def held(self) -> int:
+        """Messages whose reply is being held right now."""
+        with self._lock:
+            return self._held
 
     @property
     def connections(self) -> int:
@@ -211,7 +248,8 @@ class SmtpPeer:
             return self._connections
 
     def wait_for(self, predicate: Callable[[], bool], timeout: float = 15.0) -> bool:
-        """Block until `predicate()` holds after a message arrives (no polling), or time out."""
+        """Block until `predicate()` holds after a message arrives or is held (no polling), or
+        time out."""
         with self._changed:
             return self._changed.wait_for(predicate, timeout)
 
@@ -241,6 +279,7 @@ class SmtpPeer:
         return self
 
     def stop(self) -> None:
+        self.release_replies()  # a held reply would keep the server's loop from stopping
         self._controller.stop()
 
     def __enter__(self) -> SmtpPeer:

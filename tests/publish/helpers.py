@@ -6,6 +6,7 @@
 
 With the Python API, `use_peers(app, monkeypatch, …)` does the same and reloads the settings,
 and `send(app, channels, clock=Clock())` runs the sender with an instant, recorded sleep.
+Tests that kill or starve a real `bot` process run `bot_command(…)` with `bot_env(…)`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import datetime as dt
 import functools
 import json
 import os
+import random
 import re
 import secrets
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +38,7 @@ from bot.publish.outbox import publish
 from bot.publish.sender import Report
 from bot.publish.service import make_sender, targets, wire
 from bot.store.schema import deliveries, subscribers
-from tests.conftest import FIXED_NOW
+from tests.conftest import FIXED_NOW, ROOT
 from tests.peers.smtp_server import SmtpPeer
 from tests.peers.telegram_server import FakeTelegram
 from tests.peers.x_server import XServer
@@ -186,6 +189,38 @@ def keep_ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PTB_TIMEDELTA", before or "")
     if before is None:
         monkeypatch.delenv("PTB_TIMEDELTA")
+
+
+# A real `bot` process -----------------------------------------------------------------------
+
+
+def bot_env(home: Path, db_url: str, secrets: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a `bot` subprocess: this machine's, less any BOT_ variable or secret."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("BOT_") and name not in ALL_SECRET_NAMES
+    }
+    env.update(secrets)
+    env.update(
+        BOT_HOME=str(home),
+        BOT_DATABASE_URL=db_url,
+        BOT_USER="crash-test",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+def bot_command(*args: str) -> list[str]:
+    """`bot ARGS…` run by this interpreter, so the subprocess uses the code under test."""
+    return [sys.executable, "-m", "bot", *args]
+
+
+def crash_seed() -> int:
+    """A seed for random kill points: BOT_TEST_CRASH_SEED=… repeats a run; printed either way."""
+    value = int(os.environ.get("BOT_TEST_CRASH_SEED") or random.SystemRandom().randrange(2**32))
+    print(f"BOT_TEST_CRASH_SEED={value}")  # shown by pytest when the test fails
+    return value
 
 
 # The database -------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -24,11 +23,12 @@ import pytest
 
 from bot.app import App
 from tests.compose.helpers import enter_seed
-from tests.conftest import ROOT
 from tests.peers.smtp_server import Received, SmtpPeer
 from tests.publish.helpers import (
-    ALL_SECRET_NAMES,
     add_subscribers,
+    bot_command,
+    bot_env,
+    crash_seed,
     delivery_rows,
     point_at_peers,
     set_toml,
@@ -47,29 +47,7 @@ def smtp() -> Iterator[SmtpPeer]:
 
 @pytest.fixture
 def seed() -> int:
-    value = int(os.environ.get("BOT_TEST_CRASH_SEED") or random.SystemRandom().randrange(2**32))
-    print(f"BOT_TEST_CRASH_SEED={value}")  # shown by pytest when the test fails
-    return value
-
-
-def _environment(home: Path, db_url: str, secrets: dict[str, str]) -> dict[str, str]:
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if not name.startswith("BOT_") and name not in ALL_SECRET_NAMES
-    }
-    env.update(secrets)
-    env.update(
-        BOT_HOME=str(home),
-        BOT_DATABASE_URL=db_url,
-        BOT_USER="crash-test",
-        PYTHONPATH=str(ROOT),
-    )
-    return env
-
-
-def _bot(*args: str) -> list[str]:
-    return [sys.executable, "-m", "bot", *args]
+    return crash_seed()
 
 
 def _crash_then_recover(
@@ -85,7 +63,7 @@ def _crash_then_recover(
     assert len(people) == SUBSCRIBERS
     secrets = point_at_peers(home, smtp=smtp)
     set_toml(home, "channels.email", connections=connections)
-    env = _environment(home, db_url, secrets)
+    env = bot_env(home, db_url, secrets)
 
     k = random.Random(seed).randint(50, 450)
     started = threading.Event()
@@ -99,7 +77,7 @@ def _crash_then_recover(
 
     smtp.on_message(k, kill)
     first = subprocess.Popen(
-        _bot(*POST),
+        bot_command(*POST),
         env=env,
         cwd=home,
         stdout=subprocess.PIPE,
@@ -126,7 +104,7 @@ def _crash_then_recover(
     assert states["sent"] + states["sending"] + states["pending"] == SUBSCRIBERS, context
 
     second = subprocess.run(
-        _bot("deliveries", "send"),
+        bot_command("deliveries", "send"),
         env=env,
         cwd=home,
         stdout=subprocess.PIPE,
