@@ -22,16 +22,9 @@ def occasion_line(occasion: Occasion, figures_date: str | None) -> str:
     return line
 
 
-def show_edition(edition: Edition, echo: Echo) -> None:
-    """Print one edition: each part with its measured length against the limit."""
-    title = f"── {edition.message} · {edition.channel} · {edition.lang} "
-    echo(title + "─" * max(0, 72 - len(title)))
-    if isinstance(edition, Failure):
-        echo(f"CANNOT BE SENT: {edition.reason}")
-        echo("")
-        return
-    if edition.subject is not None:
-        echo(f"Subject: {edition.subject}")
+def part_lines(edition: Draft) -> list[str]:
+    """The subject, then each part under its label and measured length, a blank line after."""
+    lines = [f"Subject: {edition.subject}"] if edition.subject is not None else []
     count = len(edition.parts)
     for index, (part, length) in enumerate(zip(edition.parts, edition.lengths, strict=True), 1):
         limit = f"{length}/{edition.limit}" if edition.limit else f"{length} characters"
@@ -40,9 +33,20 @@ def show_edition(edition: Edition, echo: Echo) -> None:
             if count > 1
             else ("text" if edition.channel == "email" else "post")
         )
-        echo(f"[{label} · {limit}]")
-        echo(part)
+        lines += [f"[{label} · {limit}]", part, ""]
+    return lines
+
+
+def show_edition(edition: Edition, echo: Echo) -> None:
+    """Print one edition: each part with its measured length against the limit."""
+    title = f"── {edition.message} · {edition.channel} · {edition.lang} "
+    echo(title + "─" * max(0, 72 - len(title)))
+    if isinstance(edition, Failure):
+        echo(f"CANNOT BE SENT: {edition.reason}")
         echo("")
+        return
+    for line in part_lines(edition):
+        echo(line)
     if edition.html is not None:
         echo(f"[HTML · {len(edition.html)} characters; use --html-out to open it in a browser]")
     if edition.figures:

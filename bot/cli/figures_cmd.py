@@ -40,8 +40,8 @@ def set_figures(
     by: str | None,
 ) -> None:
     """Enter figures, e.g. killed=4474 arrested=25931 --as-of 2024-01-31 --source URL."""
-    from bot.errors import FigureError, Problems
-    from bot.figures.entries import Entry, parse_count, parse_date, parse_period
+    from bot.errors import FigureError
+    from bot.figures.entries import parse_assignments, parse_date, parse_period
 
     if bool(as_of) == bool(period):
         raise FigureError("give either --as-of DATE or --period START..END (one of them)")
@@ -52,21 +52,7 @@ def set_figures(
             period_start, day = None, parse_date(as_of or "")
     except ValueError as exc:
         raise FigureError(str(exc)) from None
-    problems: list[str] = []
-    entries: list[Entry] = []
-    for assignment in assignments:
-        key, equals, value_text = assignment.partition("=")
-        if not equals or not key.strip():
-            problems.append(f"{assignment!r}: write figures as KEY=VALUE, e.g. killed=4474")
-            continue
-        try:
-            value = parse_count(value_text)
-        except ValueError as exc:
-            problems.append(f"{assignment}: {key.strip()}: {exc}")
-            continue
-        entries.append(Entry(key.strip(), value, day, period_start, source, assignment))
-    if problems:
-        raise Problems(problems)
+    entries = parse_assignments(assignments, day, period_start, source)
     _enter(ctx, entries, by, "figures set", correction)
 
 

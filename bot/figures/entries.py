@@ -82,6 +82,31 @@ def parse_period(text: str) -> tuple[dt.date, dt.date]:
     return start, end
 
 
+def parse_assignments(
+    assignments: list[str] | tuple[str, ...],
+    day: dt.date,
+    period_start: dt.date | None,
+    source: str,
+) -> list[Entry]:
+    """`KEY=VALUE` words as entries; every malformed one is reported together (Problems)."""
+    problems: list[str] = []
+    entries: list[Entry] = []
+    for assignment in assignments:
+        key, equals, value_text = assignment.partition("=")
+        if not equals or not key.strip():
+            problems.append(f"{assignment!r}: write figures as KEY=VALUE, e.g. killed=4474")
+            continue
+        try:
+            value = parse_count(value_text)
+        except ValueError as exc:
+            problems.append(f"{assignment}: {key.strip()}: {exc}")
+            continue
+        entries.append(Entry(key.strip(), value, day, period_start, source, assignment))
+    if problems:
+        raise Problems(problems)
+    return entries
+
+
 def check(
     conn: sa.Connection, book: FigureBook, entries: list[Entry], correction: str | None
 ) -> list[Entry]:

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.errors import FigureError, Problems
-from bot.figures.entries import Entry, Outcome, check, enter, parse_count, parse_date, parse_period
+from bot.figures.entries import (
+    Entry,
+    Outcome,
+    check,
+    enter,
+    parse_assignments,
+    parse_date,
+    parse_period,
+)
 from bot.store import figures as store
 from bot.telegram_bot.staff_texts import esc, fit
 
@@ -73,20 +81,7 @@ def parse_request(text: str) -> FiguresAction:
             period_start, day = None, parse_date(given["as_of"])
     except ValueError as exc:
         raise FigureError(str(exc)) from None
-    entries = []
-    for assignment in assignments:
-        key, equals, value_text = assignment.partition("=")
-        if not equals or not key.strip():
-            problems.append(f"{assignment!r}: write figures as KEY=VALUE, e.g. killed=4474")
-            continue
-        try:
-            value = parse_count(value_text)
-        except ValueError as exc:
-            problems.append(f"{assignment}: {key.strip()}: {exc}")
-            continue
-        entries.append(Entry(key.strip(), value, day, period_start, given["source"], assignment))
-    if problems:
-        raise Problems(problems)
+    entries = parse_assignments(assignments, day, period_start, given["source"])
     return FiguresAction(tuple(entries), given.get("correction") or None)
 
 

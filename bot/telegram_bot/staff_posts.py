@@ -19,7 +19,7 @@ from bot.compose.drafts import Draft, Edition, Failure, occasion_for
 from bot.compose.messages import CHANNELS, Message
 from bot.errors import ConfigError
 from bot.lang import LANGUAGES
-from bot.preview import occasion_line
+from bot.preview import occasion_line, part_lines
 from bot.privacy import mask_addresses_in, mask_target
 from bot.publish.outbox import Created, publish
 from bot.publish.progress import ERASED
@@ -129,19 +129,7 @@ def edition_html(edition: Edition) -> str:
     head = f"<b>{esc(edition.message)} · {edition.channel} · {edition.lang}</b>\n"
     if isinstance(edition, Failure):
         return fit(head, f"CANNOT BE SENT: {edition.reason}")
-    lines = []
-    if edition.subject is not None:
-        lines.append(f"Subject: {edition.subject}")
-    count = len(edition.parts)
-    for index, (part, length) in enumerate(zip(edition.parts, edition.lengths, strict=True), 1):
-        limit = f"{length}/{edition.limit}" if edition.limit else f"{length} characters"
-        label = (
-            f"part {index}/{count}"
-            if count > 1
-            else ("text" if edition.channel == "email" else "post")
-        )
-        lines += [f"[{label} · {limit}]", part, ""]
-    return fit(head, "\n".join(lines).rstrip("\n"))
+    return fit(head, "\n".join(part_lines(edition)).rstrip("\n"))
 
 
 async def approval_refusal(app: App, composed: Composed) -> str | None:
