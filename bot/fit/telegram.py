@@ -12,6 +12,8 @@ from bot.fit.markup import ALLOWED_TAGS, Tag, Text, Token, check_nesting, decode
 __all__ = ["ALLOWED_TAGS", "TELEGRAM_LIMIT", "split_html", "validate_html", "visible_length"]
 
 TELEGRAM_LIMIT: Final = 4096
+# Telegram drops formatting beyond this many entities (bold, links…) in one message.
+MAX_ENTITIES: Final = 100
 
 
 def validate_html(html: str) -> None:
@@ -31,7 +33,8 @@ def split_html(html: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     visible = "".join(t.text for t in tokens if isinstance(t, Text))
     if not strip(visible):
         raise FitError("the Telegram message is empty: there is no text to send")
-    if _u16(visible) <= limit:
+    entities = sum(isinstance(t, Tag) and not t.closing for t in tokens)
+    if _u16(visible) <= limit and entities <= MAX_ENTITIES:
         return [html]
     segments, gaps = _segments(tokens)
     stacks: list[list[Tag]] = [[], *_open_after(segments)]
@@ -39,17 +42,28 @@ def split_html(html: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
         _u16(gap) + sum(_u16(t.text) for t in seg if isinstance(t, Text))
         for gap, seg in zip(gaps, segments, strict=True)
     ]
-    totals = [0]
-    for size in sizes:
+    totals, opened = [0], [0]
+    for size, seg in zip(sizes, segments, strict=True):
         totals.append(totals[-1] + size)
+        opened.append(opened[-1] + sum(isinstance(t, Tag) and not t.closing for t in seg))
 
     def fits(start: int, end: int, _index: int) -> bool:
         # Counting every character in range, even edge spaces stripped later, is safe.
-        return totals[end] - totals[start] - _u16(gaps[start]) <= limit
+        entities = opened[end] - opened[start] + len(stacks[start])
+        return totals[end] - totals[start] - _u16(gaps[start]) <= limit and (
+            entities <= MAX_ENTITIES
+        )
 
     def too_long(index: int, _part: int) -> FitError:
         word = "".join(t.text for t in segments[index] if isinstance(t, Text))
         shown = word if len(word) <= 40 else word[:40] + "…"
+        pieces = opened[index + 1] - opened[index] + len(stacks[index])
+        if _u16(word) <= limit and pieces > MAX_ENTITIES:
+            return FitError(
+                f"the message has {pieces} formatted pieces (bold, italic, links…) in one word, "
+                f"'{shown}'; Telegram keeps at most {MAX_ENTITIES} in one message: use less "
+                "formatting"
+            )
         return FitError(
             f"a single word of {_u16(word)} characters cannot fit in a Telegram "
             f"message of {limit}: '{shown}'"

@@ -248,3 +248,16 @@ def test_property_every_message_fits_and_keeps_text_and_style(html: str, limit: 
             split_html(html, limit=limit)
         return
     check_parts(html, split_html(html, limit=limit), limit)
+
+
+def test_more_than_a_hundred_formatted_pieces_are_split_so_each_message_keeps_them() -> None:
+    def entities(part: str) -> int:
+        return len(re.findall(r"<b>", part))
+
+    parts = split_html(" ".join(f"<b>{n}</b>" for n in range(101)))
+    assert [entities(p) for p in parts] == [100, 1]
+    parts = split_html(" ".join(f"<b>{n}</b>" for n in range(150)), limit=300)
+    assert all(entities(p) <= 100 for p in parts) and sum(map(entities, parts)) == 150
+    # One word cannot be split: it is refused with the reason.
+    with pytest.raises(FitError, match="the message has 101 formatted pieces"):
+        split_html("".join(f"<b>{n}</b>" for n in range(101)))
