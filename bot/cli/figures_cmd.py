@@ -72,6 +72,10 @@ def _enter(
         correction=correction,
     )
     _report(outcome.stored, outcome.unchanged)
+    if outcome.corrected:
+        click.echo(f"Under the correction ({correction}):")
+        for line in outcome.corrected:
+            click.echo(f"  {line}")
 
 
 def _report(stored: int, unchanged: int) -> None:

@@ -180,6 +180,15 @@ def _drop_duplicates(entries: list[Entry], problems: list[str]) -> list[Entry]:
 
 
 def _falling_totals(conn: sa.Connection, book: FigureBook, entries: list[Entry]) -> list[str]:
+    return [
+        f"{entry.where}: {what}; a running total never falls. If this corrects an earlier "
+        'figure, repeat with --correction "why"'
+        for entry, what in _falls(conn, book, entries)
+    ]
+
+
+def _falls(conn: sa.Connection, book: FigureBook, entries: list[Entry]) -> list[tuple[Entry, str]]:
+    """Each entry that would make a running total fall, and how."""
     running = [
         entry
         for entry in entries
@@ -193,21 +202,39 @@ def _falling_totals(conn: sa.Connection, book: FigureBook, entries: list[Entry])
             merged[figure][date] = (row.value, f"source {row.source}")
     for entry in running:
         merged[entry.figure][entry.as_of] = (entry.value, entry.where)
-    problems = []
+    found = []
     new_slots = {(entry.figure, entry.as_of): entry for entry in running}
     for figure, values in merged.items():
         for earlier, later in pairwise(sorted(values)):
             before, after = values[earlier], values[later]
-            found = new_slots.get((figure, later)) or new_slots.get((figure, earlier))
-            if found is None or after[0] >= before[0]:
+            slot = new_slots.get((figure, later)) or new_slots.get((figure, earlier))
+            if slot is None or after[0] >= before[0]:
                 continue
-            entry = found
-            problems.append(
-                f"{entry.where}: {figure} would fall from {before[0]} (as of {earlier}, "
-                f"{before[1]}) to {after[0]} (as of {later}, {after[1]}); a running total "
-                'never falls. If this corrects an earlier figure, repeat with --correction "why"'
+            found.append(
+                (
+                    slot,
+                    f"{figure} would fall from {before[0]} (as of {earlier}, {before[1]}) to "
+                    f"{after[0]} (as of {later}, {after[1]})",
+                )
             )
-    return problems
+    return found
+
+
+def corrected(conn: sa.Connection, book: FigureBook, changed: list[Entry]) -> list[str]:
+    """What a correction lets through, for staff to see: replaced values and falling totals.
+
+    A correction applies to the whole command, so a slip in another figure of the same command
+    (25931 typed 2593) is shown here rather than passing unseen.
+    """
+    lines = []
+    for entry in changed:
+        before = store.existing(conn, entry.figure, entry.as_of, entry.period_start)
+        if before is not None:
+            lines.append(
+                f"{entry.figure} {_date_text(entry)}: {before.value} → {entry.value} (replaced)"
+            )
+    lines += [what.replace(" would fall ", " falls ") for _, what in _falls(conn, book, changed)]
+    return lines
 
 
 def _broken_relations(conn: sa.Connection, book: FigureBook, entries: list[Entry]) -> list[str]:
@@ -255,6 +282,8 @@ class Outcome:
     stored: int
     unchanged: int
     snapshots: int
+    # Under --correction: the values it replaced and the totals it let fall.
+    corrected: tuple[str, ...] = ()
 
 
 def enter(
@@ -280,6 +309,7 @@ def enter(
             # against the same old totals.
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
         changed = check(conn, book, entries, correction)
+        notes = tuple(corrected(conn, book, changed)) if correction else ()
         snapshots = group(changed)
         for snapshot in snapshots:
             store.append(
@@ -290,4 +320,4 @@ def enter(
                 correction=correction,
                 origin=origin,
             )
-    return Outcome(len(changed), len(entries) - len(changed), len(snapshots))
+    return Outcome(len(changed), len(entries) - len(changed), len(snapshots), notes)

@@ -379,7 +379,11 @@ def test_only_the_changed_values_are_stored(cli: Cli) -> None:
         *SOURCE,
     )
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "Stored 1 value. 2 already entered with the same value."
+    assert result.output.splitlines() == [
+        "Stored 1 value. 2 already entered with the same value.",
+        "Under the correction (detained recounted):",
+        "  detained as of 2024-01-31: 19993 → 20000 (replaced)",
+    ]
     assert len(history(cli, "killed")) == 1
     assert [row[1] for row in history(cli, "detained")] == ["19993", "20000"]
 
@@ -391,3 +395,25 @@ def test_a_name_too_long_to_store_is_refused(cli: Cli, db_url: str) -> None:
     result = set_(cli, "killed=4480", "--as-of", "2024-02-02", *SOURCE, "--by", by)
     assert_refused(result, "--by")
     assert dump_database(db_url) == before
+
+
+def test_a_correction_shows_every_value_it_replaced_or_let_fall(cli: Cli) -> None:
+    seed(cli)
+    # The correction is for killed; arrested has a slip (two digits swapped) in the same command.
+    result = set_(
+        cli,
+        "killed=4470",
+        "arrested=25913",
+        "--as-of",
+        "2024-01-31",
+        "--correction",
+        "AAPP revised the page",
+        "--source",
+        "https://x",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Under the correction (AAPP revised the page):" in result.output
+    assert "killed as of 2024-01-31: 4474 → 4470 (replaced)" in result.output
+    assert "arrested as of 2024-01-31: 25931 → 25913 (replaced)" in result.output
+    ordinary = set_(cli, "killed=4480", "--as-of", "2024-02-02", "--source", "https://x")
+    assert "Under the correction" not in ordinary.output
