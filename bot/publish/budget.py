@@ -39,7 +39,10 @@ class Budget:
             .join(editions, editions.c.id == deliveries.c.edition_id)
             .where(
                 deliveries.c.channel == self.channel,
-                deliveries.c.updated_at >= midnight,
+                # The day it was posted, not the day it was last touched: a post retracted or
+                # resolved today was paid for on the day it went out. A thread stopped midway
+                # has no sent_at; its last update is when its last part went out.
+                sa.func.coalesce(deliveries.c.sent_at, deliveries.c.updated_at) >= midnight,
                 # Parts already out count too, even if the rest of the thread failed.
                 deliveries.c.ids != "[]",
             )
