@@ -142,11 +142,21 @@ async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -
     web_task = asyncio.create_task(server.serve(sockets=[listener]))  # type: ignore[attr-defined]
     echo(f"Web page: http://{web.host}:{listener.getsockname()[1]}/  (health: /health)")
     lost = asyncio.Event()
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     # Only the active process polls Telegram: two pollers of one token get 409 Conflict.
     from bot.telegram_bot.application import build_application, run_bot
 
+    running: list[AsyncIOScheduler] = []  # the scheduler, once started
+
+    def tick_now() -> None:
+        # An approval completed in Telegram: handle the calendar now, not at the next tick.
+        for started in running:
+            if started.running:
+                started.modify_job("tick", next_run_time=dt.datetime.now(dt.UTC))
+
     # Staff's /postnow sends through the scheduler's sender, in this same event loop.
-    telegram = build_application(app, send=runner.send)
+    telegram = build_application(app, send=runner.send, approved=tick_now)
     bot_stop = asyncio.Event()
     bot_task = asyncio.create_task(run_bot(telegram, bot_stop)) if telegram else None
     if bot_task is not None:
@@ -161,8 +171,6 @@ async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -
         for line in report.lines:
             echo(line)
 
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
-
     scheduler = AsyncIOScheduler(
         timezone=app.settings.tz,
         job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
@@ -172,6 +180,7 @@ async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -
         tick, "interval", seconds=TICK_SECONDS, id="tick", next_run_time=dt.datetime.now(dt.UTC)
     )
     scheduler.start()
+    running.append(scheduler)
     try:
         stopped = asyncio.create_task(stop.wait())
         lost_task = asyncio.create_task(lost.wait())

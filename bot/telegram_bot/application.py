@@ -66,12 +66,16 @@ def _request(seconds: float) -> HTTPXRequest:
 
 
 def build_application(
-    app: App, send: Callable[[], Awaitable[Report]] | None = None
+    app: App,
+    send: Callable[[], Awaitable[Report]] | None = None,
+    approved: Callable[[], None] | None = None,
 ) -> BotApplication | None:
     """The bot for subscribers (and staff), or None without a token (or in a rehearsal).
 
     `send` sends what is pending after a staff member's /postnow: inside `bot run`, the
-    scheduler's own sender; without it, a sender for that publication alone.
+    scheduler's own sender; without it, a sender for that publication alone. `approved` is
+    called when an approval request becomes approved: inside `bot run`, it wakes the scheduler,
+    so a post approved late goes out at once rather than at the next tick.
     """
     settings = app.settings.file.channels.telegram
     if app.rehearsal:
@@ -106,11 +110,13 @@ def build_application(
     )
     handlers = Handlers(app, send)
     application.bot_data[_LANGUAGES] = handlers.langs
-    add_handlers(application, handlers)
+    add_handlers(application, handlers, approved)
     return application
 
 
-def add_handlers(application: BotApplication, handlers: Handlers) -> None:
+def add_handlers(
+    application: BotApplication, handlers: Handlers, approved: Callable[[], None] | None = None
+) -> None:
     """Register the commands, the language and staff buttons and the error handler."""
     # Only new messages: an edited "/start" (or "/postnow") must not act a second time.
     new = filters.UpdateType.MESSAGE
@@ -127,7 +133,7 @@ def add_handlers(application: BotApplication, handlers: Handlers) -> None:
     # Before the catch-all below, which would answer staff buttons as stale language buttons.
     application.add_handler(CallbackQueryHandler(staff.decide, pattern=f"^{STAFF_BUTTONS}"))
     # Staff deciding on approval requests (checked inside: only [staff] may).
-    approvals = ApprovalHandlers(handlers.app)
+    approvals = ApprovalHandlers(handlers.app, approved)
     application.add_handler(CommandHandler("approvals", approvals.list, filters=new))
     application.add_handler(CommandHandler("approve", approvals.approve, filters=new))
     application.add_handler(CommandHandler("reject", approvals.reject, filters=new))

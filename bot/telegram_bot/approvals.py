@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from telegram import CallbackQuery, Message, Update
@@ -47,8 +48,9 @@ def _log_refused(update: Update, what: str) -> None:
 class ApprovalHandlers:
     """The approval commands and buttons, sharing the App's database."""
 
-    def __init__(self, app: App) -> None:
+    def __init__(self, app: App, approved: Callable[[], None] | None = None) -> None:
         self.app = app
+        self.approved = approved
 
     async def button(self, update: Update, context: Context) -> None:
         """Approve or Reject pressed under a request."""
@@ -133,6 +135,8 @@ class ApprovalHandlers:
         except ApprovalError as exc:
             return str(exc), False
         log.info("telegram: %s %sd request #%d", name, decision, request_id)
+        if request.state == "approved" and self.approved is not None:
+            self.approved()
         return said, request.state != "pending"
 
     async def _staff_message(self, update: Update, what: str) -> Message | None:

@@ -52,6 +52,8 @@ class Office:
         self.lines: list[str] = []
         self.runner: Runner = make_runner(app, schedule, self.lines.append)
         self.loop = asyncio.Runner()
+        # Each time the bot says "approved: tick now" (in `bot run`, it wakes the scheduler).
+        self.woken: list[str] = []
 
     def tick(self, at: dt.datetime) -> TickReport:
         self.moment[0] = at
@@ -130,7 +132,7 @@ def office(home: Path, app: App, monkeypatch: pytest.MonkeyPatch) -> Iterator[Of
         )
         enter_figures(app, by="Kyaw")
         built = Office(app, telegram, x)
-        application = build_application(app)
+        application = build_application(app, approved=lambda: built.woken.append(KEY))
         assert application is not None
         with RunningBot(application):
             yield built
@@ -184,6 +186,7 @@ def test_two_approvals_release_the_anniversary_and_one_is_not_enough(
     # Kyaw entered the figures: under the two-approval rule he does not count.
     assert "Kyaw entered the latest figures" in office.press("Kyaw", approve, message_id)
     assert "1 of 2 approvals (Aye)" in office.press("Aye", approve, message_id)
+    assert office.woken == []
     assert "already approved" in office.press("Aye", approve, message_id)
     assert office.votes() == 1
 
@@ -198,6 +201,7 @@ def test_two_approvals_release_the_anniversary_and_one_is_not_enough(
 
     # Min approves late, within the six-hour grace: it goes out at the next tick, once.
     assert "approved (Aye, Min)" in office.press("Min", approve, message_id)
+    assert office.woken == [KEY]  # the scheduler is woken, not left to its next tick
     report = office.tick(ANNIVERSARY + dt.timedelta(hours=2))
     assert report.published == [KEY]
     assert office.published() == [(KEY, "scheduler, approved by Aye, Min")]
