@@ -141,7 +141,8 @@ class EmailChannel:
             await self._send(client, built)
         finally:
             self._idle.put_nowait(client)
-        log.debug("email %s sent to %s", built.message_id, mask_address(built.recipient))
+        if log.isEnabledFor(logging.DEBUG):  # masking costs more than the check, per message
+            log.debug("email %s sent to %s", built.message_id, mask_address(built.recipient))
         await progress.after(0, built.message_id)
         return [built.message_id]
 
@@ -199,13 +200,13 @@ class EmailChannel:
             raise Rejected(f"{where}: {exc.message} (check the email security setting)") from None
 
     async def _transaction(self, client: aiosmtplib.SMTP, built: Built, fresh: bool) -> None:
-        masked = mask_address(built.recipient)
         options = [f"SIZE={len(built.data)}"] if client.supports_extension("size") else []
         try:
             await client.mail(self._builder.sender_address, options=options)
             await client.rcpt(built.recipient)
         except aiosmtplib.SMTPRecipientRefused as exc:
             await _reset(client)
+            masked = mask_address(built.recipient)
             raise _refusal(f"the SMTP server refused the recipient {masked}", exc) from None
         except aiosmtplib.SMTPResponseException as exc:
             await _reset(client)
@@ -219,10 +220,12 @@ class EmailChannel:
             await client.data(built.data)
         except aiosmtplib.SMTPResponseException as exc:
             await _reset(client)
+            masked = mask_address(built.recipient)
             raise _refusal(f"the SMTP server refused the message to {masked}", exc) from None
         except _DROPPED as exc:
             client.close()
             # The whole message may have arrived with only the answer lost: never resend blindly.
+            masked = mask_address(built.recipient)
             raise Uncertain(
                 f"the SMTP connection broke during DATA for {masked} ({exc}); "
                 f"the message {built.message_id} may have been delivered"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -28,6 +28,7 @@ from bot.channels.base import (
 from bot.errors import BotError
 from bot.publish import lease
 from bot.publish.budget import Budget
+from bot.store.schema import control as control_table
 from bot.store.schema import deliveries, editions, subscribers
 
 Clock = Callable[[], dt.datetime]
@@ -35,21 +36,23 @@ Sleep = Callable[[float], Awaitable[None]]
 LEASE = "sender"
 LEASE_TTL = dt.timedelta(minutes=2)
 BATCH = 200
-# A fan-out (one message per subscriber, on a channel sending several at a time) is claimed and
-# recorded in chunks: `CHUNK_PER_WIDTH` × the channel's concurrency, at most `CHUNK_MAX`. A crash
-# leaves at most one chunk `sending` (all of it becomes `unknown`, never re-sent). One chunk per
-# width keeps that to what is really in flight at once (4 emails): larger chunks measured faster
-# (43% of bare aiosmtplib against 32%, docs/PERFORMANCE.md), but each unsent message of a chunk
-# left `unknown` by a crash is a person who gets nothing until staff resolve it.
+# A fan-out (one message per subscriber, on a channel sending several at a time) runs one worker
+# per connection, and each worker holds at most `CHUNK_PER_WIDTH` (one) delivery `sending`: the
+# claim of its next delivery and the result of its last are one transaction. A crash therefore
+# leaves at most one delivery per connection `sending` (it becomes `unknown`, never re-sent).
+# Claiming more ahead measured faster (docs/PERFORMANCE.md), but each unsent message left
+# `unknown` by a crash is a person who gets nothing until staff resolve it.
 CHUNK_PER_WIDTH = 1
-CHUNK_MAX = 32
+# The longest a fan-out worker waits for others to share its transaction (see `_Ledger`).
+GATHER_SECONDS = 0.002
 # How often a fan-out renews the lease between chunks; well within LEASE_TTL.
 RENEW_EVERY = dt.timedelta(seconds=15)
 # The errors a channel raises to say what became of a delivery (RecipientGone is a Rejected).
 _KNOWN = (RateLimited, TemporaryFailure, Rejected, Uncertain)
 _CANCELLED = "the subscriber is no longer subscribed"
 
-# The plain successes of a chunk, in one executemany.
+# The statements of a fan-out, built once: SQLAlchemy then reuses their compiled form.
+# The plain successes of the workers waiting, in one executemany.
 _SENT = (
     deliveries.update()
     .where(deliveries.c.id == sa.bindparam("b_id"))
@@ -60,6 +63,31 @@ _SENT = (
         updated_at=sa.bindparam("b_at"),
         inflight_part=None,
         error=None,
+    )
+)
+# Their next deliveries: one executemany of a statement compiled once (cheaper than an
+# UPDATE … IN of a list whose length varies), whose row count says whether all were claimed.
+_CLAIM = (
+    deliveries.update()
+    .where(deliveries.c.id == sa.bindparam("b_id"), deliveries.c.state == "pending")
+    .values(
+        state="sending",
+        attempts=deliveries.c.attempts + 1,
+        inflight_part=0,
+        updated_at=sa.bindparam("b_at"),
+    )
+)
+# Whether a pause is set at all (`bot.control` reads it fully when one is).
+_PAUSE_SET = sa.select(control_table.c.name).where(control_table.c.name == "pause")
+# Deliveries to people who unsubscribed after the publication was decided.
+_CANCEL = (
+    deliveries.update()
+    .where(deliveries.c.id.in_(sa.bindparam("b_ids", expanding=True)))
+    .values(
+        state="cancelled",
+        error=sa.bindparam("b_error"),
+        inflight_part=None,
+        updated_at=sa.bindparam("b_at"),
     )
 )
 
@@ -109,6 +137,24 @@ class _Due:
     token: str | None
     publication_id: int | None = None
     edition_id: int | None = None
+
+
+@dataclass(frozen=True)
+class _Landed:
+    """A fan-out delivery the channel took, waiting for its `sent` to be written."""
+
+    row: _Due
+    lang: str
+    ids: list[str]
+
+
+@dataclass(frozen=True)
+class _Booked:
+    """What one transaction of the ledger claimed and cancelled, and the pause it found."""
+
+    claimed: list[_Due]
+    cancelled: list[_Due]
+    paused: str | None
 
 
 class SenderBusy(BotError):
@@ -369,133 +415,133 @@ class Sender:
         width: int,
         one: Callable[[_Due], Awaitable[bool]],
     ) -> None:
-        """Subscribers' deliveries, a chunk at a time: one claim and one record per chunk.
+        """Subscribers' deliveries: `width` workers, each with one claimed delivery at a time.
 
-        Per chunk: the pause is checked once, the chunk is claimed (`sending`) in one
-        transaction before anything of it is sent, sent `width` at a time, and its plain
-        successes are written in one executemany; every other outcome is written as it comes.
+        A worker hands the ledger what it sent and gets its next delivery, claimed; the ledger
+        writes the results and the claims of all the workers waiting in one transaction while
+        the other workers' messages are on the wire (see `_Ledger`).
         """
         # A resumed thread (parts already out) or a budgeted channel: one at a time, as always.
         odd = [row for row in rows if row.ids != "[]" or name in self.budgets]
         if odd:
             await asyncio.gather(*(one(row) for row in odd))
             rows = [row for row in rows if row.ids == "[]" and name not in self.budgets]
-        size = max(1, min(CHUNK_MAX, CHUNK_PER_WIDTH * width))
+        if not rows:
+            return
         parsed: dict[int | None, Payload] = {}  # each edition's payload, parsed once
-        gate = asyncio.Semaphore(width)
-        for start in range(0, len(rows), size):
-            if self.clock() - self._renewed_at >= RENEW_EVERY:
-                self._renew()
-            if self._paused(report):
-                return  # a pause stops a fan-out between chunks
-            chunk = rows[start : start + size]
-            for row in chunk:
-                if row.edition_id not in parsed:
-                    parsed[row.edition_id] = Payload.from_json(json.loads(row.payload))
-            for row in chunk:
-                self._attempting[row.id] = row
-            try:
-                await self._chunk(name, channel, chunk, parsed, report, gate)
-            finally:
-                for row in chunk:
-                    self._attempting.pop(row.id, None)
+        for row in rows:
+            if row.edition_id not in parsed:
+                parsed[row.edition_id] = Payload.from_json(json.loads(row.payload))
+        count = min(width, len(rows))
+        ledger = _Ledger(self, name, rows, parsed, report, count)
+        workers = [
+            asyncio.ensure_future(self._worker(name, channel, ledger, parsed, report))
+            for _ in range(count)
+        ]
+        try:
+            await asyncio.gather(*workers)
+        finally:
+            # One worker failed (or the run is cancelled): the others stop where they are, and
+            # what landed is still written. Their deliveries in flight stay `sending`.
+            for worker in workers:
+                worker.cancel()
+            await ledger.close()
 
-    async def _chunk(
+    async def _worker(
         self,
         name: str,
         channel: Channel,
-        chunk: list[_Due],
+        ledger: _Ledger,
         parsed: Mapping[int | None, Payload],
         report: Report,
-        gate: asyncio.Semaphore,
     ) -> None:
-        for row in chunk:
-            if row.status != "active":
-                lang = parsed[row.edition_id].lang
-                self._finish(report, row.id, name, row.target, lang, "cancelled", _CANCELLED)
-        wanted = [row for row in chunk if row.status == "active"]
-        if not wanted:
-            return
-        claimed = self._claim([row.id for row in wanted])
-        sent: list[tuple[_Due, str, list[str]]] = []  # (row, lang, ids), in order of landing
-
-        async def send(row: _Due) -> None:
-            base = parsed[row.edition_id]
-            extra = dict(base.extra)
-            if name == "email" and row.token:
-                extra = {"unsubscribe_url": self.unsubscribe_url(row.token)}
-            payload = replace(base, target=row.target, extra=extra)
-            progress = _Progress(self, row.id, [], len(payload.parts))
-            async with gate:
-                try:
-                    ids = await channel.publish(payload, [], progress)
-                except _KNOWN as exc:
-                    self._failed(report, name, row, payload.lang, progress.ids, exc)
-                    return
-            sent.append((row, payload.lang, ids))
-
+        """Send one claimed delivery after another until the ledger has none left."""
         try:
-            await asyncio.gather(*(send(row) for row in wanted if row.id in claimed))
+            row = await ledger.exchange(None)
+            while row is not None:
+                landed = await self._send_claimed(name, channel, row, parsed, report)
+                row = await ledger.exchange(landed)
+        except BaseException:
+            ledger.stop()  # before any other task runs: nothing more is claimed
+            raise
         finally:
-            # Also when interrupted: what landed is recorded; the rest of the chunk stays
-            # `sending` and becomes `unknown` on the next run.
-            self._record_sent(report, name, sent)
+            ledger.retire()
 
-    def _claim(self, ids: list[int]) -> set[int]:
-        """Mark these pending deliveries `sending` in one transaction; the ids this run got."""
-        claim = (
-            deliveries.update()
-            .where(deliveries.c.id.in_(ids), deliveries.c.state == "pending")
-            .values(
-                state="sending",
-                attempts=deliveries.c.attempts + 1,
-                inflight_part=0,
-                updated_at=self.clock(),
-            )
-        )
-        with self.engine.begin() as conn:
-            if self.engine.dialect.update_returning:
-                return set(conn.execute(claim.returning(deliveries.c.id)).scalars())
-            conn.execute(claim)
-            # Within the lease nobody else claims: those `sending` now are this claim's.
-            return set(
-                conn.execute(
-                    sa.select(deliveries.c.id).where(
-                        deliveries.c.id.in_(ids), deliveries.c.state == "sending"
-                    )
-                ).scalars()
-            )
+    async def _send_claimed(
+        self,
+        name: str,
+        channel: Channel,
+        row: _Due,
+        parsed: Mapping[int | None, Payload],
+        report: Report,
+    ) -> _Landed | None:
+        """One delivery, already `sending`: what landed, or None (its failure is recorded)."""
+        base = parsed[row.edition_id]
+        extra = dict(base.extra)
+        if name == "email" and row.token:
+            extra = {"unsubscribe_url": self.unsubscribe_url(row.token)}
+        payload = replace(base, target=row.target, extra=extra)
+        progress = _Progress(self, row.id, [], len(payload.parts))
+        self._attempting[row.id] = row
+        try:
+            ids = await channel.publish(payload, [], progress)
+        except _KNOWN as exc:
+            self._failed(report, name, row, payload.lang, progress.ids, exc)
+            return None
+        finally:
+            self._attempting.pop(row.id, None)
+        return _Landed(row, payload.lang, ids)
 
-    def _record_sent(
-        self, report: Report, name: str, sent: list[tuple[_Due, str, list[str]]]
-    ) -> None:
-        """Write the plain successes in one executemany, then tell `on_outcome` of each."""
-        group: list[tuple[_Due, str, list[str]]] = []
-        for item in sent:
-            if item[0].publication_id in self._announced:
-                group.append(item)
-                continue
-            # A publication's first outcome goes on its own: a watcher (progress.Tracker) counts
-            # what the table holds at the first outcome it hears of, and then each one after.
-            self._write_sent(report, name, group)
-            self._write_sent(report, name, [item])
-            group = []
-        self._write_sent(report, name, group)
-        sent.clear()
-
-    def _write_sent(
-        self, report: Report, name: str, sent: list[tuple[_Due, str, list[str]]]
-    ) -> None:
-        if not sent:
-            return
+    def _book(
+        self, conn: sa.Connection, landed: list[_Landed], wanted: int, rows: deque[_Due]
+    ) -> _Booked:
+        """Within `conn`'s transaction: write `landed` as sent, claim up to `wanted` of `rows`."""
+        if self.clock() - self._renewed_at >= RENEW_EVERY:
+            self._renew()
+        # Checked before every claim: a pause stops even a fan-out already under way.
+        paused = self._pause_in(conn) if wanted and rows else None
+        booked = _Booked([], [], paused)
         now = self.clock()
-        with self.engine.begin() as conn:
+        if landed:
             conn.execute(
                 _SENT,
-                [{"b_id": row.id, "b_ids": json.dumps(ids), "b_at": now} for row, _, ids in sent],
+                [{"b_id": i.row.id, "b_ids": json.dumps(i.ids), "b_at": now} for i in landed],
             )
-        for row, lang, ids in sent:
-            self._emit(report, row.id, name, row.target, lang, "sent", " ".join(ids))
+        while paused is None and len(booked.claimed) < wanted and rows:
+            take: list[_Due] = []
+            while rows and len(take) < wanted - len(booked.claimed):
+                row = rows.popleft()
+                (take if row.status == "active" else booked.cancelled).append(row)
+            got = self._claim(conn, [row.id for row in take], now) if take else set()
+            booked.claimed.extend(row for row in take if row.id in got)
+        if booked.cancelled:
+            ids = [row.id for row in booked.cancelled]
+            conn.execute(_CANCEL, {"b_ids": ids, "b_at": now, "b_error": _CANCELLED})
+        return booked
+
+    def _pause_in(self, conn: sa.Connection) -> str | None:
+        """The pause in force, if any; one cheap query on `conn` when there is none (usual)."""
+        if conn.execute(_PAUSE_SET).first() is None:
+            return None
+        from bot import control
+
+        found = control.current_pause(self.engine, self.clock())
+        return found.describe() if found else None
+
+    def _claim(self, conn: sa.Connection, ids: list[int], now: dt.datetime) -> set[int]:
+        """Mark these pending deliveries `sending`; the ids this run got."""
+        count = conn.execute(_CLAIM, [{"b_id": i, "b_at": now} for i in ids]).rowcount
+        if count == len(ids) and self.engine.dialect.supports_sane_multi_rowcount:
+            return set(ids)
+        # Some were no longer pending. Within the lease nobody else claims: those `sending`
+        # now are this claim's.
+        return set(
+            conn.execute(
+                sa.select(deliveries.c.id).where(
+                    deliveries.c.id.in_(ids), deliveries.c.state == "sending"
+                )
+            ).scalars()
+        )
 
     async def _deliver(self, name: str, channel: Channel, row: _Due, report: Report) -> bool:
         """One attempt; False when the channel asked us to slow down or the bot is paused."""
@@ -667,8 +713,9 @@ class Sender:
         lang: str,
         state: str,
         detail: str,
+        row: _Due | None = None,
     ) -> None:
-        row = self._attempting.get(delivery_id)
+        row = row or self._attempting.get(delivery_id)
         outcome = Outcome(
             delivery_id,
             channel,
@@ -685,3 +732,134 @@ class Sender:
             report.outcomes.append(outcome)
         if self.on_outcome:
             self.on_outcome(outcome)
+
+
+class _Ledger:
+    """Group commit for the workers of one fan-out.
+
+    A worker that is done with a delivery asks for its next one (`exchange`). One transaction
+    serves the workers waiting: it writes their results (`sent`) and claims one delivery for
+    each, so each commit (an fsync on SQLite) serves several messages while the other workers'
+    messages stay on the wire. A worker never holds more than one delivery `sending` (the claim
+    of its next and the result of its last are one transaction), and it sends only what a
+    committed claim gave it. The transaction runs on the event loop: with its commit in a
+    thread, the hand-offs cost more CPU than the wait they hid (docs/PERFORMANCE.md).
+    """
+
+    def __init__(
+        self,
+        sender: Sender,
+        name: str,
+        rows: list[_Due],
+        parsed: Mapping[int | None, Payload],
+        report: Report,
+        workers: int,
+    ) -> None:
+        self._sender, self._name, self._parsed, self._report = sender, name, parsed, report
+        self._rows = deque(rows)  # not yet claimed
+        self._waiting: list[tuple[_Landed | None, asyncio.Future[_Due | None]]] = []
+        self._committing: asyncio.Future[None] | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._running = workers
+        self._stopped = False
+
+    async def exchange(self, landed: _Landed | None) -> _Due | None:
+        """Record `landed`, if any; the next delivery to send (claimed), or None when done."""
+        future: asyncio.Future[_Due | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((landed, future))
+        self._kick()
+        return await future
+
+    def retire(self) -> None:
+        """A worker has ended: the others no longer wait for it."""
+        self._running -= 1
+        self._kick()
+
+    def stop(self) -> None:
+        """Claim nothing more; results still handed in are written."""
+        self._stopped = True
+        self._kick()
+
+    async def close(self) -> None:
+        """Stop claiming and wait until every result handed in is written."""
+        self.stop()
+        while self._committing is not None:
+            await self._committing
+
+    def _kick(self) -> None:
+        # Each transaction costs about as much CPU as sending a message, so one waits until half
+        # the workers still running want it, or GATHER_SECONDS at most when the others are slow.
+        if self._committing is not None or not self._waiting:
+            return  # a transaction is under way: those waiting are served after it
+        if self._stopped or len(self._waiting) >= max(1, (self._running + 1) // 2):
+            self._start()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(GATHER_SECONDS, self._start)
+
+    def _start(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._committing is None and self._waiting:
+            # A task, so that every worker ready in this turn of the loop joins it.
+            self._committing = asyncio.ensure_future(self._commit_waiting())
+
+    async def _commit_waiting(self) -> None:
+        batch, self._waiting = self._waiting, []
+        try:
+            self._commit(batch)
+        except Exception as exc:
+            # The database failed (locked past its timeout…): every worker gets the error, so
+            # the fan-out stops; their deliveries stay `sending`.
+            self._stopped = True
+            for _, future in batch + self._waiting:
+                if not future.done():
+                    future.set_exception(exc)
+            self._waiting = []
+        finally:
+            self._committing = None
+        self._kick()  # those who came meanwhile
+
+    def _commit(self, batch: list[tuple[_Landed | None, asyncio.Future[_Due | None]]]) -> None:
+        landed = [item for item, _ in batch if item is not None]
+        # A publication's first outcome is written and told on its own: a watcher
+        # (progress.Tracker) counts what the table holds at the first outcome it hears of,
+        # and then each one after.
+        for first in self._firsts(landed):
+            landed.remove(first)
+            self._transaction([first], 0)
+            self._tell([first])
+        takers = [future for _, future in batch if not future.done()]
+        booked = self._transaction(landed, 0 if self._stopped else len(takers))
+        self._tell(landed)
+        for row in booked.cancelled:
+            lang = self._parsed[row.edition_id].lang
+            self._sender._emit(
+                self._report, row.id, self._name, row.target, lang, "cancelled", _CANCELLED, row
+            )
+        if booked.paused is not None:
+            self._report.paused = booked.paused
+        claimed = iter(booked.claimed)
+        for future in takers:
+            # A taker cancelled meanwhile leaves its claim `sending`, as a crash would.
+            if not future.done():
+                future.set_result(next(claimed, None))
+
+    def _transaction(self, landed: list[_Landed], wanted: int) -> _Booked:
+        with self._sender.engine.begin() as conn:
+            return self._sender._book(conn, landed, wanted, self._rows)
+
+    def _firsts(self, landed: list[_Landed]) -> list[_Landed]:
+        firsts: dict[int | None, _Landed] = {}
+        for item in landed:
+            if item.row.publication_id not in self._sender._announced:
+                firsts.setdefault(item.row.publication_id, item)
+        return list(firsts.values())
+
+    def _tell(self, landed: list[_Landed]) -> None:
+        for item in landed:
+            row = item.row
+            detail = " ".join(item.ids)
+            self._sender._emit(
+                self._report, row.id, self._name, row.target, item.lang, "sent", detail, row
+            )
