@@ -127,16 +127,13 @@ def add_handlers(
     application.add_handler(CommandHandler("help", handlers.help, filters=new))
     # Staff commands check the sender themselves; they are not in the public command menu.
     staff = StaffCommands(handlers)
+    # Staff deciding on approval requests: the same staff check as every staff command.
+    approvals = ApprovalHandlers(handlers.app, staff, approved)
     application.add_handler(CommandHandler("whoami", staff.whoami, filters=new))
-    for name, action in staff.commands().items():
+    for name, action in {**staff.commands(), **approvals.commands()}.items():
         application.add_handler(CommandHandler(name, staff.command(name, action), filters=new))
     # Before the catch-all below, which would answer staff buttons as stale language buttons.
     application.add_handler(CallbackQueryHandler(staff.decide, pattern=f"^{STAFF_BUTTONS}"))
-    # Staff deciding on approval requests (checked inside: only [staff] may).
-    approvals = ApprovalHandlers(handlers.app, approved)
-    application.add_handler(CommandHandler("approvals", approvals.list, filters=new))
-    application.add_handler(CommandHandler("approve", approvals.approve, filters=new))
-    application.add_handler(CommandHandler("reject", approvals.reject, filters=new))
     application.add_handler(CallbackQueryHandler(approvals.button, pattern=r"^apv:"))
     # No pattern: forged or outdated data must still be answered, and is refused inside.
     application.add_handler(CallbackQueryHandler(handlers.choose))

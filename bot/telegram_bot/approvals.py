@@ -1,8 +1,9 @@
 """Approving from Telegram: the buttons under an approval request, /approvals, /approve, /reject.
 
-Only staff (`[staff]` in config/bot.toml) decide. Anyone can send any button data, so a press
-is checked like a command: the presser must be staff, the request must exist, be open and match
-the button's fingerprint; otherwise nothing changes and the attempt is logged without its data.
+The commands go through the staff commands' own check (bot/telegram_bot/staff_commands.py):
+only staff decide. Anyone can send any button data, so a press is checked like a command: the
+presser must be staff, the request must exist, be open and match the button's fingerprint;
+otherwise nothing changes and the attempt is logged without its data.
 """
 
 from __future__ import annotations
@@ -12,55 +13,43 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from telegram import CallbackQuery, Message, Update
+from telegram import CallbackQuery, Update
 from telegram.error import TelegramError
 
 from bot.approvals import gate, notify
 from bot.approvals.gate import ApprovalError
 from bot.approvals.store import APPROVE, REJECT
-from bot.privacy import mask_chat
 from bot.telegram_bot.handlers import Context
-from bot.telegram_bot.staff import sender_name
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.telegram_bot.staff_commands import Request, StaffAction, StaffCommands
 
 log = logging.getLogger(__name__)
-STAFF_ONLY = {
-    "en": "Sorry, only the organisation's staff can do this.",
-    "my": "တောင်းပန်ပါသည်။ ဤအရာကို အဖွဲ့အစည်း၏ ဝန်ထမ်းများသာ ပြုလုပ်နိုင်ပါသည်။",
-}
-
-
-def _refusal(update: Update) -> str:
-    user = update.effective_user
-    code = (user.language_code or "") if user else ""
-    return STAFF_ONLY["my" if code.lower().startswith("my") else "en"]
-
-
-def _log_refused(update: Update, what: str) -> None:
-    user = update.effective_user
-    who = mask_chat(str(user.id)) if user else "unknown"
-    # Never their text or button data: it is whatever a stranger chose to send.
-    log.warning("telegram: refused %s from %s, who is not staff", what, who)
 
 
 class ApprovalHandlers:
-    """The approval commands and buttons, sharing the App's database."""
+    """The approval commands and buttons, sharing the App's database and the staff check."""
 
-    def __init__(self, app: App, approved: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self, app: App, staff: StaffCommands, approved: Callable[[], None] | None = None
+    ) -> None:
         self.app = app
+        self.staff = staff
+        # Called when a request becomes approved (in `bot run`: wake the scheduler).
         self.approved = approved
+
+    def commands(self) -> dict[str, StaffAction]:
+        """The staff commands this adds, run after the staff check."""
+        return {"approvals": self.list, "approve": self.approve, "reject": self.reject}
 
     async def button(self, update: Update, context: Context) -> None:
         """Approve or Reject pressed under a request."""
         query = update.callback_query
         if query is None:
             return
-        name = sender_name(self.app, update)
+        name = await self.staff.staff_pressing(update, query)
         if name is None:
-            _log_refused(update, "an approval button")
-            await _answer(query, _refusal(update))
             return
         parsed = notify.parse_button(query.data or "")
         if parsed is None:
@@ -81,40 +70,35 @@ class ApprovalHandlers:
             except TelegramError as exc:
                 log.debug("telegram: could not remove approval buttons: %s", type(exc).__name__)
 
-    async def list(self, update: Update, context: Context) -> None:
+    async def list(self, request: Request) -> None:
         """/approvals: what waits for a decision."""
-        message = await self._staff_message(update, "/approvals")
-        if message is None:
-            return
         found, last = await asyncio.to_thread(gate.pending, self.app.engine)
         if not found:
-            await message.reply_text("Nothing waits for approval.")
+            await request.message.reply_text("Nothing waits for approval.")
             return
         lines = [gate.summary(r, last) + f" · {notify.rule(r, last)}" for r in found]
-        await message.reply_text(notify.html("\n".join(lines)))
+        await request.message.reply_text(notify.html("\n".join(lines)))
 
-    async def approve(self, update: Update, context: Context) -> None:
+    async def approve(self, request: Request) -> None:
         """/approve ID."""
-        await self._command(update, context, APPROVE)
+        await self._command(request, APPROVE)
 
-    async def reject(self, update: Update, context: Context) -> None:
+    async def reject(self, request: Request) -> None:
         """/reject ID reason."""
-        await self._command(update, context, REJECT)
+        await self._command(request, REJECT)
 
-    async def _command(self, update: Update, context: Context, decision: str) -> None:
-        message = await self._staff_message(update, f"/{decision}")
-        if message is None:
-            return
-        name = sender_name(self.app, update)
-        assert name is not None
-        args = context.args or []
-        if not args or not args[0].lstrip("#").isdigit() or len(args[0]) > 12:
+    async def _command(self, request: Request, decision: str) -> None:
+        words = request.rest.split(maxsplit=1)
+        if not words or not words[0].lstrip("#").isdigit() or len(words[0]) > 12:
             usage = "/approve ID" if decision == APPROVE else "/reject ID reason"
-            await message.reply_text(f"Write it as {usage}, e.g. {usage.replace('ID', '12')}.")
+            await request.message.reply_text(
+                f"Write it as {usage}, e.g. {usage.replace('ID', '12')}."
+            )
             return
-        reason = " ".join(args[1:]) if decision == REJECT else None
-        said, _ = await self._decide(name, int(args[0].lstrip("#")), decision, reason, None)
-        await message.reply_text(notify.html(f"{name}: {said}"))
+        reason = words[1] if decision == REJECT and len(words) > 1 else None
+        number = int(words[0].lstrip("#"))
+        said, _ = await self._decide(request.staff, number, decision, reason, None)
+        await request.message.reply_text(notify.html(f"{request.staff}: {said}"))
 
     async def _decide(
         self, name: str, request_id: int, decision: str, reason: str | None, mark: str | None
@@ -138,16 +122,6 @@ class ApprovalHandlers:
         if request.state == "approved" and self.approved is not None:
             self.approved()
         return said, request.state != "pending"
-
-    async def _staff_message(self, update: Update, what: str) -> Message | None:
-        message = update.effective_message
-        if message is None:
-            return None
-        if sender_name(self.app, update) is None:
-            _log_refused(update, what)
-            await message.reply_text(_refusal(update))
-            return None
-        return message
 
 
 async def _answer(query: CallbackQuery, note: str) -> None:

@@ -264,14 +264,8 @@ class StaffCommands:
             # PTB passes a press without data to every pattern; it is not a staff button.
             await self.handlers.choose(update, context)
             return
-        staff = sender_name(self.app, update)
+        staff = await self.staff_pressing(update, query)
         if staff is None:
-            log.warning(
-                "telegram staff: refused a button press from %s: not on the staff list",
-                mask_chat(str(user.id)),
-            )
-            lang = await self._language(update)
-            await _answer(query, public_text("staff_only_button", lang))
             return
         chat_id = query.message.chat.id if query.message is not None else None
         decision = self.pending.decide(query.data or "", user.id, chat_id)
@@ -351,6 +345,18 @@ class StaffCommands:
         said = f"Not published: the bot is {esc(found.describe())}. /resume lifts it."
         await bot.send_message(chat_id, said)
         return True
+
+    async def staff_pressing(self, update: Update, query: CallbackQuery) -> str | None:
+        """The staff member who pressed a button; anyone else is refused (and logged) here."""
+        staff = sender_name(self.app, update)
+        if staff is None:
+            user = update.effective_user
+            log.warning(
+                "telegram staff: refused a button press from %s: not on the staff list",
+                mask_chat(str(user.id)) if user else "unknown",
+            )
+            await _answer(query, public_text("staff_only_button", await self._language(update)))
+        return staff
 
     async def _language(self, update: Update) -> str:
         """The person's language: as subscribed, else their Telegram app's, else English."""
