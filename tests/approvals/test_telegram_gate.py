@@ -147,7 +147,7 @@ def _virtual_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
 
     async def sleep(seconds: float) -> None:
         now[0] += seconds
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # only lets other tasks run; no real time passes
 
     real = TelegramChannel.from_settings.__func__  # type: ignore[attr-defined]
 

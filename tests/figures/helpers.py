@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import Result
 
-from tests.conftest import Cli
+from tests.conftest import Cli, dump_database
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_CSV = REPO / "config" / "sample-figures.csv"
@@ -81,3 +81,21 @@ def write(folder: Path, name: str, content: str | bytes | None) -> Path:
     elif content is not None:
         path.write_bytes(content)
     return path
+
+
+def import_any(home: Path, tmp_path: Path, content: bytes, suffix: str) -> Result:
+    """`bot figures import` of arbitrary bytes: never a traceback, and a refusal changes nothing."""
+    url = f"sqlite:///{tmp_path / 'property.sqlite3'}"
+    cli = Cli(home, url)
+    if not (tmp_path / "property.sqlite3").exists():
+        assert cli("figures", "show").exit_code == 0  # create the tables before comparing
+    path = tmp_path / f"random{suffix}"
+    path.write_bytes(content)
+    before = dump_database(url)
+    result = cli("figures", "import", str(path))
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 1), result.output
+    assert "Traceback" not in result.output
+    if result.exit_code == 1:
+        assert dump_database(url) == before
+    return result

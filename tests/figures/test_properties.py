@@ -10,7 +10,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import Cli, dump_database
+from tests.figures.helpers import import_any
 
 FIGURES = (
     "killed",
@@ -118,20 +118,9 @@ def csv_files(draw: st.DrawFn) -> bytes:
 def test_import_answers_every_csv_without_a_traceback(
     home: Path, tmp_path: Path, content: bytes
 ) -> None:
-    url = f"sqlite:///{tmp_path / 'property.sqlite3'}"
-    cli = Cli(home, url)
-    if not (tmp_path / "property.sqlite3").exists():
-        assert cli("figures", "show").exit_code == 0  # create the tables before comparing
-    path = tmp_path / "random.csv"
-    path.write_bytes(content)
-    before = dump_database(url)
-    result = cli("figures", "import", str(path))
-    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
-    assert result.exit_code in (0, 1), result.output
-    assert "Traceback" not in result.output
+    result = import_any(home, tmp_path, content, ".csv")
     event("stored" if result.output.startswith("Stored ") else f"exit {result.exit_code}")
     if result.exit_code == 1:
         assert result.output.startswith(("Refused, nothing was changed", "Error: ")), result.output
-        assert dump_database(url) == before
     else:
         assert result.output.startswith(("Stored ", "Nothing new to store.")), result.output
