@@ -45,12 +45,12 @@ def _compose() -> tuple[Any, Any, list[Any]]:
 
 
 def bot(n: int, profile: Path | None) -> dict[str, Any]:
-    """publish() then make_sender(...).run(): the path `bot post-now` and `bot run` take."""
+    """publish() then runtime.sender(...).run(): the path `bot post-now` and `bot run` take."""
     import sqlalchemy as sa
 
     from bot.publish.outbox import counts, publish
     from bot.publish.sender import Report
-    from bot.publish.service import make_sender, wire
+    from bot.runtime import build_runtime
     from bot.store.schema import deliveries
 
     app, occasion, drafts = _compose()
@@ -64,7 +64,7 @@ def bot(n: int, profile: Path | None) -> dict[str, Any]:
             [],
             now=app.clock(),
             created_by="benchmark",
-            email_via="platform",
+            via={"email": "platform"},
             topic=found.settings.topic,
         )
     if created.new_deliveries != n:
@@ -72,12 +72,12 @@ def bot(n: int, profile: Path | None) -> dict[str, Any]:
     say(f"  publish: {n} deliveries in {publishing.seconds:.2f} s; sending…")
 
     async def send() -> Report:
-        wired = wire(app, ["email"])
+        runtime = build_runtime(app)
+        wired = runtime.connect(["email"])
         try:
-            return await make_sender(app, wired).run(created.publication_id)
+            return await runtime.sender(wired).run(created.publication_id)
         finally:
-            for channel in wired.channels.values():
-                await channel.close()
+            await wired.close()
 
     profiler = cProfile.Profile() if profile else None
     with Stopwatch() as sending:
@@ -121,11 +121,11 @@ def _prebuilt(app: Any, drafts: list[Any], count: int) -> list[Any]:
 
     from bot.channels.base import Payload
     from bot.channels.email_message import MessageBuilder
-    from bot.publish.service import unsubscribe_links
+    from bot.runtime import build_runtime
 
     email = app.settings.file.channels.email
     builder = MessageBuilder(email.sender, email.list_id, email.unsubscribe_mailto)
-    link = unsubscribe_links(app)
+    link = build_runtime(app).unsubscribe_links()
     draft = next(d for d in drafts if d.lang == "en")
     built = []
     for number in range(count):
@@ -186,11 +186,11 @@ def naive(n: int, port: int) -> dict[str, Any]:
     """A new smtplib connection and a freshly built EmailMessage for every message."""
     import secrets
 
-    from bot.publish.service import unsubscribe_links
+    from bot.runtime import build_runtime
 
     app, _, drafts = _compose()
     draft = next(d for d in drafts if d.lang == "en")
-    link = unsubscribe_links(app)
+    link = build_runtime(app).unsubscribe_links()
     domain = parseaddr(SENDER)[1].rpartition("@")[2]
     tokens = [secrets.token_urlsafe(18) for _ in range(min(n, POOL))]
     with Stopwatch() as watch:

@@ -8,7 +8,7 @@ rather than reusing tests.peers.telegram_server.FakeTelegram, which takes ~45 ms
 so a client could never exceed ~22 requests per second against it and no limit would be hit.
 The bot runs in a child process:
 
-    python -m benchmarks.telegram_fanout bot --n N     # publish() + make_sender(...).run()
+    python -m benchmarks.telegram_fanout bot --n N     # publish() + runtime.sender(...).run()
 """
 
 from __future__ import annotations
@@ -148,7 +148,7 @@ def bot(n: int) -> dict[str, Any]:
     from bot.compose.drafts import Draft, occasion_for
     from bot.publish.outbox import counts, publish
     from bot.publish.sender import Report
-    from bot.publish.service import make_sender, wire
+    from bot.runtime import build_runtime
 
     app = build_app()
     found = app.composer.message(MESSAGE)
@@ -165,18 +165,18 @@ def bot(n: int) -> dict[str, Any]:
         [],  # only the subscribers' chats, not the channel itself
         now=app.clock(),
         created_by="benchmark",
-        telegram_via="platform",
+        via={"telegram": "platform"},
         topic=found.settings.topic,
     )
     say(f"  publish: {created.new_deliveries} deliveries; sending…")
 
     async def send() -> Report:
-        wired = wire(app, ["telegram"])
+        runtime = build_runtime(app)
+        wired = runtime.connect(["telegram"])
         try:
-            return await make_sender(app, wired).run(created.publication_id)
+            return await runtime.sender(wired).run(created.publication_id)
         finally:
-            for channel in wired.channels.values():
-                await channel.close()
+            await wired.close()
 
     with Stopwatch() as sending:
         outcome = asyncio.run(send())

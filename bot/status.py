@@ -9,16 +9,15 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.publish.history import recent
+from bot.calendar.planner import plan
+from bot.health import check
+from bot.publish.history import local_time, recent
 from bot.publish.progress import fan_out_progress
-from bot.publish.service import local_time
-from bot.schedule.planner import plan
 from bot.store.figures import newest_date
-from bot.web.health import check
 
 if TYPE_CHECKING:
     from bot.app import App
-    from bot.schedule.config import Schedule
+    from bot.calendar.config import Schedule
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,7 @@ def status_lines(app: App, schedule: Schedule) -> list[Line]:
         newest = newest_date(conn)
     age = f"{newest} ({(app.today() - newest).days} days old)" if newest else "none entered"
     lines.append(Line(f"figures:   newest as of {age}"))
+    lines.append(Line(f"channels:  {_channels(app)}"))
     for row in recent(app.engine, 3):
         states = ", ".join(f"{n} {s}" for s, n in sorted(row.states.items()))
         lines.append(
@@ -50,9 +50,10 @@ def status_lines(app: App, schedule: Schedule) -> list[Line]:
         lines.append(Line(f"sending:   {fan.describe()}"))
     upcoming = plan(schedule, app.settings, now, now + dt.timedelta(days=7))[:3]
     for p in upcoming:
-        lines.append(
-            Line(f"next:      {p.at:%Y-%m-%d %H:%M %Z} {p.message} → {', '.join(p.channels)}")
+        where = ", ".join(
+            n if app.settings.channel(n).enabled else f"{n} (off)" for n in p.channels
         )
+        lines.append(Line(f"next:      {p.at:%Y-%m-%d %H:%M %Z} {p.message} → {where}"))
     lines += _approvals(app)
     if health.problems:
         lines.append(Line("needs attention:", "red"))
@@ -60,6 +61,21 @@ def status_lines(app: App, schedule: Schedule) -> list[Line]:
     else:
         lines.append(Line("nothing needs attention", "green"))
     return lines
+
+
+def _channels(app: App) -> str:
+    """Each channel: off, posting to the platform, or writing to the outbox folder."""
+    from bot.channels.registry import NAMES
+    from bot.runtime import build_runtime
+
+    runtime = build_runtime(app)
+    shown = []
+    for name in NAMES:
+        if not runtime.enabled(name):
+            shown.append(f"{name} off (config/bot.toml)")
+        else:
+            shown.append(f"{name} → {'platform' if runtime.via(name) == 'platform' else 'outbox'}")
+    return " · ".join(shown)
 
 
 def _approvals(app: App) -> list[Line]:

@@ -41,6 +41,13 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(autouse=True)
+def _ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As `bot` does at its start: PTB's RetryAfter in seconds as a timedelta, no warning."""
+    if "PTB_TIMEDELTA" not in os.environ:
+        monkeypatch.setenv("PTB_TIMEDELTA", "true")
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     """A copy of the shipped config/ and messages/ that a test may change."""

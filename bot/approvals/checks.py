@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from bot.compose.messages import Message
 from bot.config.settings import Settings
-from bot.schedule.config import Schedule
 
 
-def approval_problems(settings: Settings, schedule: Schedule, messages: list[Message]) -> list[str]:
-    """Gated messages nobody would be asked about, or that too few staff could approve."""
-    scheduled = {
-        e.message
-        for e in (*schedule.anniversary, *schedule.interval, *schedule.milestone, *schedule.day)
-    }
+def approval_problems(
+    settings: Settings, messages: list[Message], scheduled: Collection[str], admins_reachable: bool
+) -> list[str]:
+    """Gated messages nobody would be asked about, or that too few staff could approve.
+
+    `scheduled`: the names of the messages config/schedule.toml posts; `admins_reachable`: whether
+    it names an admin Telegram chat or email address to ask.
+    """
     staff = settings.file.staff
     problems = []
     for message in messages:
@@ -20,7 +23,7 @@ def approval_problems(settings: Settings, schedule: Schedule, messages: list[Mes
         if not needed:
             continue
         where = f"messages/{message.name}/message.toml: approval = {needed}"
-        if message.name in scheduled and not (schedule.admin.telegram_chat or schedule.admin.email):
+        if message.name in scheduled and not admins_reachable:
             problems.append(
                 f"{where}, but no one would be asked: set [admin] telegram_chat or email in "
                 "config/schedule.toml, or the post is held every time"

@@ -14,7 +14,6 @@ The outbox decides what to do from the kind of error alone:
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -99,9 +98,12 @@ class Progress(Protocol):
 
 
 class Channel(Protocol):
-    """A platform the bot publishes to."""
+    """A platform the bot publishes to (or the outbox folder standing in for one)."""
 
     name: ClassVar[str]
+    # "platform" for the real thing, "folder" for the outbox folder: a delivery is sent only
+    # by a channel of the kind it was decided for.
+    via: ClassVar[str]
 
     async def publish(self, payload: Payload, done: list[str], progress: Progress) -> list[str]:
         """Send the parts after the first `len(done)` (already posted) and return every id.
@@ -119,6 +121,3 @@ class Channel(Protocol):
     async def close(self) -> None:
         """Release connections."""
         ...
-
-
-ChannelFactory = Callable[[], Awaitable[Channel]]

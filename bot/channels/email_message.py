@@ -18,8 +18,8 @@ from email.utils import formatdate, make_msgid, parseaddr
 import dkim
 
 from bot.channels.base import Payload, Rejected
+from bot.channels.email import EmailSettings
 from bot.channels.unsubscribe import UNSUBSCRIBE_MARK, UNSUBSCRIBE_WORDS
-from bot.config.settings import EmailSettings
 from bot.errors import ConfigError
 from bot.privacy import mask_address
 

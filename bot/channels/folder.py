@@ -29,14 +29,29 @@ class FolderChannel:
     """Writes what a channel would send into `folder/<channel>/`."""
 
     name: ClassVar[str] = "folder"
+    via: ClassVar[str] = "folder"
 
     def __init__(
-        self, channel: str, folder: Path, clock: Clock, render_email: EmailRenderer | None = None
+        self,
+        channel: str,
+        folder: Path,
+        clock: Clock,
+        render_email: EmailRenderer | None = None,
+        kind: str | None = None,
     ) -> None:
         self.channel = channel
         self.folder = folder / channel
         self.clock = clock
         self.render_email = render_email
+        # The channel's folder format: "maildir" (one message per delivery), else a file
+        # per part with this extension.
+        if render_email is not None:
+            kind = "maildir"
+        elif kind is None:
+            from bot.channels.registry import NAMES, spec
+
+            kind = spec(channel).folder_format if channel in NAMES else "txt"
+        self.kind = kind
 
     def __repr__(self) -> str:
         return f"FolderChannel({self.channel!r}, {str(self.folder)!r})"
@@ -45,19 +60,18 @@ class FolderChannel:
         """Write each part not yet written; the ids are the files' paths."""
         ids = list(done)
         try:
-            if self.channel == "email":
+            if self.kind == "maildir":
                 if not done:
                     await progress.before(0)
                     ids.append(self._write_mail(payload))
                     await progress.after(0, ids[-1])
                 return ids
             stamp = self.clock().strftime("%Y%m%d-%H%M%S")
-            extension = "html" if self.channel == "telegram" else "txt"
             for index in range(len(done), len(payload.parts)):
                 await progress.before(index)
                 where = _safe(payload.target or self.channel)
                 name = f"{stamp}-{where}-{payload.lang}-part{index + 1}"
-                ids.append(self._write_file(f"{name}.{extension}", payload.parts[index]))
+                ids.append(self._write_file(f"{name}.{self.kind}", payload.parts[index]))
                 await progress.after(index, ids[-1])
         except OSError as exc:
             # Disk full or no permission: nothing was written (files appear only when whole),
@@ -92,8 +106,10 @@ class FolderChannel:
 
     async def retract(self, payload: Payload, ids: list[str]) -> None:
         """Remove the written posts; an email, as with the real channel, cannot be recalled."""
-        if self.channel == "email":
-            raise Rejected("an email cannot be recalled once sent; send a correction instead")
+        if self.kind == "maildir":
+            raise Rejected(
+                f"{self.channel} cannot be recalled once sent; send a correction instead"
+            )
         # Only files this folder wrote. A post that went to the platform (its id is the
         # platform's, e.g. an X post id) is not here: "removing" a file of that name would do
         # nothing, yet the retraction would report the post deleted while it is still up.

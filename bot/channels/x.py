@@ -1,36 +1,36 @@
-"""X: threads posted with tweepy's v2 Client (OAuth 1.0a), each failure mapped to an error kind.
+"""X: threads of posts of up to 280 weighted characters, paid per post, from four OAuth keys.
 
-tweepy is synchronous, so every call runs in a worker thread. The mapping follows base.py:
-only a failure that surely happened before X received the request may be retried.
+The client that talks to X's API is x_api.py, imported only when a post is sent.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import ssl
-import threading
-from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar
 
-import requests
-import tweepy
-from requests.adapters import HTTPAdapter
-from twitter_text import extract_urls
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from pydantic import Field
 
-from bot.channels.base import Payload, Progress, RateLimited, Rejected, TemporaryFailure, Uncertain
-from bot.config.settings import XSettings, secret
-from bot.errors import ChannelError
+from bot.channels.spec import ChannelSpec, Fitted, Fitting, Wiring
+from bot.config.model import Strict, secret
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.channels.base import Channel, Payload
 
-X_HOSTS = ("https://api.x.com", "https://api.twitter.com")
-# X's short rate-limit window, for a 429 that says nothing about when it ends.
-DEFAULT_RETRY_SECONDS = 15 * 60
-MASK = "****"
-T = TypeVar("T")
+
+class XSettings(Strict):
+    enabled: bool = True
+    # Names of environment variables, never the secrets themselves (NAME_FILE also works).
+    consumer_key_env: str = "BOT_X_CONSUMER_KEY"
+    consumer_secret_env: str = "BOT_X_CONSUMER_SECRET"
+    access_token_env: str = "BOT_X_ACCESS_TOKEN"
+    access_token_secret_env: str = "BOT_X_ACCESS_TOKEN_SECRET"
+    # For a self-hosted gateway or a test server; X's own API otherwise.
+    base_url: str = "https://api.x.com"
+    timeout_seconds: float = Field(default=30, gt=0)
+    # Checked before each post: X bills per post, and more for a post with a link.
+    posts_per_day: int = Field(default=17, ge=0)
+    spend_per_day_usd: float = Field(default=1.0, ge=0)
+    price_per_post_usd: float = Field(default=0.015, ge=0)
+    price_per_post_with_link_usd: float = Field(default=0.20, ge=0)
 
 
 def has_link(text: str) -> bool:
@@ -39,247 +39,59 @@ def has_link(text: str) -> bool:
     twitter-text's extractor is the one X's own clients use, so a valid top-level domain
     decides (aappb.org yes, "3.5" or "file.txt" no); X bills a post with a link more.
     """
+    from twitter_text import extract_urls
+
     return bool(extract_urls(text))
 
 
-class _XAdapter(HTTPAdapter):
-    """Gives every request a timeout (tweepy sets none) and sends X's URLs to `base_url`."""
-
-    def __init__(self, base_url: str | None, timeout: float) -> None:
-        super().__init__()
-        self._base = base_url
-        self._timeout = timeout
-
-    def send(
-        self,
-        request: requests.PreparedRequest,
-        stream: bool = False,
-        timeout: Any = None,
-        verify: Any = True,
-        cert: Any = None,
-        proxies: Any = None,
-    ) -> requests.Response:
-        # tweepy hard-codes https://api.twitter.com (REFERENCE.md 1.6). The OAuth signature
-        # stays that of X's URL, which a gateway or a fake does not check.
-        url = request.url or ""
-        for host in X_HOSTS if self._base else ():
-            if url.startswith(host):
-                request.url = f"{self._base}{url[len(host) :]}"
-        timeout = self._timeout if timeout is None else timeout
-        return super().send(request, stream, timeout, verify, cert, proxies)
-
-
-class XChannel:
-    """Posts a payload's parts as a thread on the account the four OAuth 1.0a keys belong to."""
-
+class X(ChannelSpec):
     name: ClassVar[str] = "x"
-
-    def __init__(
-        self,
-        settings: XSettings,
-        consumer_key: str,
-        consumer_secret: str,
-        access_token: str,
-        access_token_secret: str,
-        clock: Callable[[], datetime] | None = None,
-    ) -> None:
-        self._settings = settings
-        self._keys = (consumer_key, consumer_secret, access_token, access_token_secret)
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._client: Any = None  # tweepy.Client, made on first use
-        # requests.Session is not thread-safe: one call at a time, whichever thread runs it.
-        self._lock = threading.Lock()
+    title: ClassVar[str] = "X"
+    settings_model = XSettings
+    broadcast: ClassVar[bool] = True
+    billed: ClassVar[bool] = True
+    unit: ClassVar[str] = "weighted characters"
+    archive_rank: ClassVar[int | None] = 2
 
     @classmethod
-    def from_settings(
-        cls, settings: XSettings, clock: Callable[[], datetime] | None = None
-    ) -> XChannel | None:
-        """The channel with keys from the environment, or None when any of the four is missing."""
-        ck, cs, at, ats = (
-            secret(settings.consumer_key_env),
-            secret(settings.consumer_secret_env),
-            secret(settings.access_token_env),
-            secret(settings.access_token_secret_env),
-        )
-        if not (ck and cs and at and ats):
-            return None
-        return cls(settings, ck, cs, at, ats, clock=clock)
+    def fit(cls, edition: Fitting) -> Fitted:
+        """The X wording (x.LANG.txt.j2, else the statement) as a numbered thread."""
+        from bot.fit.x import X_LIMIT, split_thread, weighted_length
+        from bot.lang import digits
 
-    def __repr__(self) -> str:
-        return f"XChannel(base_url={self._settings.base_url!r}, consumer_key={MASK}, ...)"
+        lang = edition.lang
+        source = edition.optional("x", "txt") or edition.text
+        parts = split_thread(source, X_LIMIT, numbering=lambda i, n: digits(f"{i}/{n}", lang))
+        return Fitted(tuple(parts), tuple(weighted_length(p) for p in parts), X_LIMIT)
 
-    async def publish(self, payload: Payload, done: list[str], progress: Progress) -> list[str]:
-        """Post the parts after `done`, each replying to the one before, and return every id."""
-        ids = list(done)
-        total = len(payload.parts)
-        for index in range(len(done), total):
-            await progress.before(index)
-            action = f"post part {index + 1} of {total}"
-            reply_to = ids[-1] if ids else None
-            posted = await self._call(action, self._post, payload.parts[index], reply_to)
-            log.info("X: part %d of %d posted as %s", index + 1, total, posted)
-            ids.append(posted)
-            await progress.after(index, posted)
-        return ids
+    @classmethod
+    def secrets(cls, settings: XSettings) -> dict[str, str]:
+        return {
+            "consumer key": settings.consumer_key_env,
+            "consumer secret": settings.consumer_secret_env,
+            "access token": settings.access_token_env,
+            "access token secret": settings.access_token_secret_env,
+        }
 
-    async def retract(self, payload: Payload, ids: list[str]) -> None:
-        """Delete the posted parts, last first, so no reply is left hanging under a gap."""
-        for platform_id in reversed(ids):
-            await self._call(f"delete post {platform_id}", self._delete, platform_id)
+    @classmethod
+    def configured(cls, settings: XSettings) -> bool:
+        return all(secret(name) for name in cls.secrets(settings).values())
 
-    async def close(self) -> None:
-        """Close the HTTP connections; a later call opens new ones."""
-        client, self._client = self._client, None
-        if client is not None:
-            client.session.close()
+    @classmethod
+    def connect(cls, settings: XSettings, wiring: Wiring) -> Channel | None:
+        from bot.channels.x_api import XChannel
 
-    def cost(self, payload: Payload) -> tuple[int, float]:
+        return XChannel.from_settings(settings, clock=wiring.clock)
+
+    @classmethod
+    def targets(cls, settings: XSettings) -> list[str]:
+        return [""]  # the account the keys belong to
+
+    @classmethod
+    def cost(cls, settings: XSettings, payload: Payload) -> tuple[int, float]:
         """The number of posts and their price in USD (a post with a link costs more)."""
-        s = self._settings
         prices = [
-            s.price_per_post_with_link_usd if has_link(part) else s.price_per_post_usd
+            settings.price_per_post_with_link_usd if has_link(part) else settings.price_per_post_usd
             for part in payload.parts
         ]
         return len(prices), round(sum(prices), 6)
-
-    # Worker-thread side.
-
-    def _client_now(self) -> Any:
-        if self._client is None:
-            ck, cs, at, ats = self._keys
-            client = tweepy.Client(
-                consumer_key=ck,
-                consumer_secret=cs,
-                access_token=at,
-                access_token_secret=ats,
-                # True would sleep inside the call for hours on a 24-hour limit.
-                wait_on_rate_limit=False,
-            )
-            base = self._settings.base_url.rstrip("/")
-            adapter = _XAdapter(None if base in X_HOSTS else base, self._settings.timeout_seconds)
-            client.session.mount("https://", adapter)
-            client.session.mount("http://", adapter)
-            # Their DEBUG lines print the OAuth header with the consumer key and access token.
-            for name in ("oauthlib", "requests_oauthlib"):
-                logger = logging.getLogger(name)
-                if logger.getEffectiveLevel() < logging.INFO:
-                    logger.setLevel(logging.INFO)
-            self._client = client
-        return self._client
-
-    def _post(self, text: str, reply_to: str | None) -> str:
-        response = self._client_now().create_tweet(text=text, in_reply_to_tweet_id=reply_to)
-        data = getattr(response, "data", None)
-        if not isinstance(data, dict) or not data.get("id"):
-            raise Uncertain(f"X accepted the post but its answer has no post id: {data!r}")
-        return str(data["id"])
-
-    def _delete(self, platform_id: str) -> None:
-        try:
-            self._client_now().delete_tweet(platform_id)
-        except tweepy.NotFound:
-            log.info("X: post %s was already deleted", platform_id)
-
-    def _locked(self, fn: Callable[..., T], *args: Any) -> T:
-        with self._lock:
-            return fn(*args)
-
-    # Error mapping.
-
-    async def _call(self, action: str, fn: Callable[..., T], *args: Any) -> T:
-        try:
-            return await asyncio.to_thread(self._locked, fn, *args)
-        except tweepy.HTTPException as exc:
-            error = self._http_error(action, exc)
-        except requests.RequestException as exc:
-            error = _network_error(action, exc)
-        except ChannelError as exc:
-            error = exc
-        # Without the cause: it holds the signed request, and the message says what matters.
-        error.args = (self._mask(str(error)),)
-        raise error from None
-
-    def _http_error(self, action: str, exc: Any) -> ChannelError:
-        status = int(exc.response.status_code)
-        said = "; ".join(str(m) for m in exc.api_messages) or exc.response.reason or "no reason"
-        answer = f"X answered {status} to '{action}': {said}"
-        if isinstance(exc, tweepy.TooManyRequests):
-            wait = self._retry_after(exc)
-            return RateLimited(f"X's rate limit is reached; try again in {wait:.0f} s", wait)
-        if status == 403 and "duplicate content" in said.lower():
-            # X has no idempotency key: this is how a retry of a post that landed looks.
-            return Uncertain("X says this text was already posted: it probably went out before")
-        if status == 401:
-            return Rejected(f"{answer} (check the X keys)")
-        if status == 503:
-            # Overloaded or down for maintenance: X's front end refused it before handling it.
-            return TemporaryFailure(answer)
-        if status >= 500:
-            # 500/502/504 can come after X's back end stored the post (a gateway timing out,
-            # a crash after the write), so a retry could post it twice.
-            return Uncertain(f"{answer}; the post may have gone out")
-        return Rejected(answer)
-
-    def _retry_after(self, exc: Any) -> float:
-        headers = exc.response.headers
-        resets: list[int | None] = [exc.reset_time]
-        # tweepy reads only the 15-minute window; an exhausted 24-hour one lasts longer.
-        for scope in ("user", "app"):
-            if _int(headers.get(f"x-{scope}-limit-24hour-remaining")) == 0:
-                resets.append(_int(headers.get(f"x-{scope}-limit-24hour-reset")))
-        known = [r for r in resets if r is not None]
-        if not known:
-            return float(DEFAULT_RETRY_SECONDS)
-        return max(1.0, max(known) - self._clock().timestamp())
-
-    def _mask(self, text: str) -> str:
-        for key in self._keys:
-            text = text.replace(key, MASK)
-        return text
-
-
-def _network_error(action: str, exc: requests.RequestException) -> ChannelError:
-    if isinstance(exc, requests.ConnectTimeout) or (
-        isinstance(exc, requests.ConnectionError) and _never_sent(exc)
-    ):
-        return TemporaryFailure(f"could not reach X to {action}: {_innermost(exc)}")
-    # A read timeout, a connection dropped after sending, a garbled answer: X may have it.
-    why = "no answer in time" if isinstance(exc, requests.Timeout) else "the connection broke"
-    return Uncertain(
-        f"{why} after sending '{action}' to X: it may have gone out ({_innermost(exc)})"
-    )
-
-
-def _never_sent(exc: BaseException) -> bool:
-    # Refused, unresolvable, timed out while connecting, or a certificate refused during the
-    # handshake: all happen before a byte of the request leaves.
-    before = (NewConnectionError, ConnectTimeoutError, ssl.SSLCertVerificationError)
-    return any(isinstance(e, before) for e in _chain(exc))
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    # requests and urllib3 wrap the cause in `reason` (MaxRetryError), in args
-    # (ConnectionError(MaxRetryError), ProtocolError(msg, RemoteDisconnected)) or in __cause__.
-    current: BaseException | None = exc
-    for _ in range(10):  # a bound, in case a library makes a cycle
-        if current is None:
-            return
-        yield current
-        reason = getattr(current, "reason", None)
-        inner = [a for a in current.args if isinstance(a, BaseException)]
-        if isinstance(reason, BaseException):
-            current = reason
-        else:
-            current = inner[0] if inner else current.__cause__
-
-
-def _innermost(exc: BaseException) -> str:
-    last = list(_chain(exc))[-1]
-    return f"{type(last).__name__}: {last}"
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None

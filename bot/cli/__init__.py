@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -11,6 +12,7 @@ import click
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.runtime import Runtime
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -58,7 +60,23 @@ class BotGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, home: Path) -> None:
     """Compose posts from documented figures and publish them to X, Telegram and email."""
+    # PTB 22.2+ warns about RetryAfter's int seconds as soon as it builds the exception (no
+    # way to read it quietly) unless the process opts in to the coming timedelta; set here, at
+    # the program's start, and an explicit setting by the operator is kept.
+    os.environ.setdefault("PTB_TIMEDELTA", "true")
     ctx.obj = home
+
+
+def get_runtime(ctx: click.Context) -> Runtime:
+    """The running bot's parts (channels, sender, publisher) for this invocation."""
+    from bot.runtime import build_runtime
+
+    root = ctx.find_root()
+    runtime = root.meta.get("bot.runtime")
+    if runtime is None:
+        runtime = build_runtime(get_app(ctx))
+        root.meta["bot.runtime"] = runtime
+    return runtime
 
 
 def get_app(ctx: click.Context) -> App:

@@ -31,7 +31,7 @@ def _voter(app: App, by: str | None) -> str:
 def _print_request(app: App, request: Request, last: str | None, full: bool) -> None:
     from bot.approvals.gate import summary
     from bot.approvals.notify import rule
-    from bot.publish.service import local_time
+    from bot.publish.history import local_time
 
     click.echo(f"{summary(request, last)} · due {local_time(app, request.due_at)}")
     click.echo(f"  {rule(request, last)}; asked {local_time(app, request.created_at)}")

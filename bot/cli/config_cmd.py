@@ -17,8 +17,9 @@ ONE_PER_LANGUAGE = "every message needs one per language"
 
 def collect_problems(home: Path) -> tuple[list[str], list[str]]:
     """(problems, what was checked) for the settings, figure definitions and every template."""
+    from bot.channels import registry
     from bot.compose.check import static_problems, trial_problems
-    from bot.compose.drafts import NEEDS_SUBJECT, Composer
+    from bot.compose.drafts import Composer
     from bot.compose.environment import make_environment
     from bot.compose.messages import list_messages, load_message
     from bot.config.figuredefs import load_figure_book
@@ -47,7 +48,7 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
         name = path.relative_to(settings.messages_dir).as_posix()
         problems += static_problems(env, path, name, book)
     # A composer without a database: the trial render supplies its own figures.
-    composer = Composer(settings, book, engine=None)  # type: ignore[arg-type]
+    composer = Composer(settings, book, engine=None)
     names = list_messages(settings.messages_dir)
     loaded = []
     if not names:
@@ -63,11 +64,10 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
         for lang in settings.file.languages:
             if message.template("text", lang, "txt") is None:
                 problems.append(f"messages/{name}/text.{lang}.txt.j2: missing; {ONE_PER_LANGUAGE}")
-            if (
-                "email" in message.settings.channels
-                and message.template("subject", lang, "txt") is None
-            ):
-                problems.append(f"messages/{name}/subject.{lang}.txt.j2: missing; {NEEDS_SUBJECT}")
+            for channel in message.settings.channels:
+                for part, ext, why in registry.spec(channel).requires:
+                    if message.template(part, lang, ext) is None:
+                        problems.append(f"messages/{name}/{part}.{lang}.{ext}.j2: missing; {why}")
         for path in message.templates():
             problems += static_problems(env, path, f"{name}/{path.name}", book)
         if len(problems) == before:
@@ -76,7 +76,7 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
         checked.append(f"messages/{name} ({len(message.templates())} templates)")
     schedule_path = settings.config_dir / "schedule.toml"
     if schedule_path.exists():
-        from bot.schedule.config import cross_check, load_schedule
+        from bot.calendar.config import cross_check, load_schedule
 
         try:
             schedule = load_schedule(schedule_path)
@@ -88,7 +88,17 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
             problems += cross_check(
                 schedule, settings, set(names), set(book.figures), schedule_path
             )
-            problems += approval_problems(settings, schedule, loaded)
+            scheduled = {
+                entry.message
+                for entry in (
+                    *schedule.anniversary,
+                    *schedule.interval,
+                    *schedule.milestone,
+                    *schedule.day,
+                )
+            }
+            admins = bool(schedule.admin.telegram_chat or schedule.admin.email)
+            problems += approval_problems(settings, loaded, scheduled, admins)
             checked.append("config/schedule.toml")
     return problems, checked
 
@@ -114,6 +124,7 @@ def show(ctx: click.Context) -> None:
     """The settings in force, with secrets shown only as set or not set."""
     import os
 
+    from bot.channels import registry
     from bot.cli import get_app
 
     app = get_app(ctx)
@@ -123,26 +134,20 @@ def show(ctx: click.Context) -> None:
     click.echo(f"database:  {url}")
     click.echo(f"time zone: {file.timezone}")
     click.echo(f"languages: {', '.join(file.languages)}")
-    channels = file.channels
-    envs = {
-        "x": [
-            channels.x.consumer_key_env,
-            channels.x.consumer_secret_env,
-            channels.x.access_token_env,
-            channels.x.access_token_secret_env,
-        ],
-        "telegram": [channels.telegram.token_env],
-        "email": [
-            channels.email.host_env,
-            channels.email.username_env,
-            channels.email.password_env,
-        ],
-    }
-    for channel, names in envs.items():
-        states = ", ".join(
-            f"{name} {'set' if os.environ.get(name) else 'not set'}" for name in names
-        )
-        click.echo(f"{channel + ':':10} {states}")
+    for spec in registry.REGISTRY:
+        settings = app.settings.channel(spec.name)
+        found = {
+            n: os.environ.get(n) or os.environ.get(f"{n}_FILE")
+            for n in spec.secrets(settings).values()
+        }
+        states = ", ".join(f"{n} {'set' if v else 'not set'}" for n, v in found.items())
+        if not settings.enabled:
+            where = "turned off"
+        elif spec.configured(settings):
+            where = "posts to the platform"
+        else:
+            where = "writes to the outbox folder"
+        click.echo(f"{spec.name + ':':10} {where}; {states}")
 
 
 def _mask_url(url: str) -> str:

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from bot.cli import get_app
+from bot.cli import get_app, get_runtime
 
 
 @click.group()
@@ -137,8 +137,7 @@ def send(ctx: click.Context) -> None:
     """Send every pending delivery now."""
     from bot.cli.publish_cmd import send_publication
 
-    app = get_app(ctx)
-    states = send_publication(app, ["x", "telegram", "email"], None)
+    states = send_publication(get_runtime(ctx), None)
     summary = ", ".join(f"{number} {state}" for state, number in sorted(states.items()))
     click.echo(summary or "Nothing was pending.")
     if states.get("failed") or states.get("unknown"):

@@ -1,4 +1,4 @@
-"""`bot preview` and, until scheduling exists, `bot run`."""
+"""`bot preview`: every edition of a message as each channel would receive it."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from bot.cli import get_app
+from bot.cli import get_app, get_runtime
 
 ALL = "all"
 
@@ -29,7 +29,9 @@ def _choices(value: str, known: tuple[str, ...], what: str) -> list[str] | None:
 @click.argument("message")
 @click.option("--on", "on", help="Compose as on this date (YYYY-MM-DD); default: today.")
 @click.option("--lang", default=ALL, show_default=True, help="en, my or all.")
-@click.option("--channel", default=ALL, show_default=True, help="x, telegram, email or all.")
+@click.option(
+    "--channel", default=ALL, show_default=True, help="Channel names, comma-separated, or all."
+)
 @click.option(
     "--html-out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -55,8 +57,8 @@ def _preview(
     channel: str,
     html_out: Path | None,
 ) -> int:
+    from bot.channels.registry import NAMES
     from bot.compose.drafts import Draft, Failure, occasion_for
-    from bot.compose.messages import CHANNELS
     from bot.errors import ConfigError
     from bot.figures.entries import parse_date
     from bot.lang import LANGUAGES
@@ -65,7 +67,7 @@ def _preview(
 
     app = get_app(ctx)
     langs = _choices(lang, LANGUAGES, "language")
-    channels = _choices(channel, CHANNELS, "channel")
+    channels = _choices(channel, NAMES, "channel")
     message = app.composer.message(message_name)
     try:
         day = parse_date(on) if on else None
@@ -76,6 +78,14 @@ def _preview(
         newest = newest_date(conn, occasion.on)
     click.echo(f"{message.name}: {message.settings.description}")
     click.echo(occasion_line(occasion, str(newest) if newest else None))
+    runtime = get_runtime(ctx)
+    for name in channels or message.settings.channels:
+        if not runtime.enabled(name):
+            click.echo(
+                f"{name}: turned off in config/bot.toml ([channels.{name}] enabled): not sent"
+            )
+        elif runtime.via(name) == "folder":
+            click.echo(f"{name}: {runtime.folder_note(name)}")
     click.echo("")
     editions = app.composer.compose(message, occasion, langs, channels)
     for edition in editions:

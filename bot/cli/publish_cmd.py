@@ -7,88 +7,50 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli import get_app, who
+from bot.cli import get_app, get_runtime, who
 from bot.cli.preview_cmd import ALL, _choices
 
 if TYPE_CHECKING:
-    from bot.app import App
-    from bot.compose.drafts import Draft
-    from bot.compose.messages import Message
-    from bot.publish.sender import Outcome, Report
-
-MARKS = {"sent": "✓", "failed": "✗", "unknown": "?", "pending": "…", "cancelled": "-"}
+    from bot.publish.sender import Outcome
+    from bot.publishing.decision import Ask, Decision
+    from bot.runtime import Runtime
 
 
 def print_outcome(outcome: Outcome) -> None:
     """One line per delivery, addresses masked."""
-    from bot.privacy import mask_target
+    from bot.publish.lines import outcome_line
 
-    target = mask_target(outcome.channel, outcome.target)
-    detail = f"ids {outcome.detail}" if outcome.state == "sent" else outcome.detail
-    lang = f" · {outcome.lang}" if outcome.lang else ""
-    click.echo(
-        f"{MARKS.get(outcome.state, ' ')} {outcome.channel}{lang} · {target} · {outcome.state}"
-        f"{' · ' + detail if detail else ''}"
-    )
+    click.echo(outcome_line(outcome))
 
 
-def send_publication(app: App, names: list[str], publication_id: int | None) -> dict[str, int]:
+def send_publication(runtime: Runtime, publication_id: int | None) -> dict[str, int]:
     """Run the sender for one publication (or all pending), printing each outcome."""
     from bot.publish.outbox import counts
     from bot.publish.progress import FanOutPrinter
-    from bot.publish.service import make_sender, wire
 
-    wired = wire(app, names)
-    for name, note in wired.notes.items():
-        click.echo(f"  {name}: {note}")
+    app = runtime.app
     # A fan-out to subscribers is one progress line; public posts and failures, a line each.
     printer = FanOutPrinter(app.engine, print_outcome, lambda text: click.echo(text, nl=False))
-
-    async def go() -> Report:
-        sender = make_sender(app, wired, printer)
-        try:
-            report = await sender.run(publication_id)
-        finally:
-            printer.finish()
-            for channel in wired.channels.values():
-                await channel.close()
-        for name, count in sender.waiting_elsewhere(publication_id).items():
-            meant = "the outbox folder" if wired.notes.get(name) is None else f"{name} itself"
-            click.echo(
-                f"{count} {name} deliveries were not sent: they are meant for {meant}, "
-                f"which this run cannot reach ({wired.notes.get(name) or 'credentials are set'})."
-            )
-        if report.paused:
-            click.echo(f"Stopped: the bot is {report.paused}.")
-        if report.waiting_until:
-            click.echo(
-                f"Some deliveries wait for a rate limit until {report.waiting_until:%H:%M} UTC."
-            )
-        return report
-
-    report = asyncio.run(go())
+    try:
+        report, sender = asyncio.run(runtime.send(publication_id, printer))
+    finally:
+        printer.finish()
+    for name, count in sender.waiting_elsewhere(publication_id).items():
+        note = runtime.folder_note(name)
+        meant = "the outbox folder" if note is None else f"{name} itself"
+        click.echo(
+            f"{count} {name} deliveries were not sent: they are meant for {meant}, "
+            f"which this run cannot reach ({note or 'credentials are set'})."
+        )
+    if report.paused:
+        click.echo(f"Stopped: the bot is {report.paused}.")
+    if report.waiting_until:
+        click.echo(f"Some deliveries wait for a rate limit until {report.waiting_until:%H:%M} UTC.")
     if publication_id is None:
         states = ("sent", "failed", "unknown", "pending", "cancelled")
         return {state: report.count(state) for state in states if report.count(state)}
     with app.engine.connect() as conn:
         return counts(conn, publication_id)
-
-
-async def _approval_refusal(
-    app: App, message: Message, key: str, drafts: list[Draft]
-) -> str | None:
-    """Why a message that needs approval cannot go out yet (asking the admins), or None."""
-    from bot.approvals.manual import refusal
-    from bot.schedule.alerts import admin_alerter
-    from bot.schedule.config import load_schedule
-
-    if not message.settings.approval:
-        return None
-    alerter = admin_alerter(app, load_schedule(app.settings.config_dir / "schedule.toml"))
-    try:
-        return await refusal(app, alerter, message, key, drafts)
-    finally:
-        await alerter.close()
 
 
 @click.command("post-now")
@@ -118,38 +80,38 @@ def post_now(
     again: bool,
 ) -> None:
     """Publish MESSAGE now to the channels, once per occasion."""
-    from bot.compose.drafts import Draft, Failure, occasion_for
-    from bot.compose.messages import CHANNELS
+    from bot.channels.registry import NAMES
     from bot.errors import ConfigError
     from bot.figures.entries import parse_date
     from bot.lang import LANGUAGES
     from bot.preview import show_edition
-    from bot.publish.outbox import publish
-    from bot.publish.service import targets, via
+    from bot.publishing.decision import Ask
 
-    app = get_app(ctx)
-    found = app.composer.message(message)
-    chosen = _choices(channels, CHANNELS, "channel") or list(found.settings.channels)
-    chosen = [name for name in chosen if name in found.settings.channels]
-    enabled = {n for n in CHANNELS if getattr(app.settings.file.channels, n).enabled}
-    for name in [n for n in chosen if n not in enabled]:
-        click.echo(f"{name}: turned off in config/bot.toml ([channels.{name}] enabled = false)")
-    chosen = [n for n in chosen if n in enabled]
-    if not chosen:
-        raise ConfigError(f"{message} has no enabled channel among those asked for")
-    langs = _choices(lang, LANGUAGES, "language")
+    runtime = get_runtime(ctx)
     try:
-        day = parse_date(on) if on else app.today()
+        day = parse_date(on) if on else None
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
-    occasion = occasion_for(app.settings, found, day, app.today())
-    editions = app.composer.compose(found, occasion, langs, chosen)
-    for edition in editions:
+    ask = Ask(
+        message,
+        "cli",
+        who(None),
+        on=day,
+        langs=_choices(lang, LANGUAGES, "language"),
+        channels=_choices(channels, NAMES, "channel"),
+        again=again,
+    )
+    publisher = runtime.publisher()
+    shown = publisher.preview(ask)
+    for note in shown.notes:
+        click.echo(note)
+    if shown.verdict == "no-channel":
+        raise ConfigError(shown.reason)
+    for edition in shown.editions:
         show_edition(edition, click.echo)
-    failures = [e for e in editions if isinstance(e, Failure)]
-    if failures:
+    if shown.failures:
         click.secho(
-            f"Not published: {len(failures)} edition(s) cannot be sent as shown.",
+            f"Not published: {len(shown.failures)} edition(s) cannot be sent as shown.",
             err=True,
             fg="red",
         )
@@ -157,32 +119,21 @@ def post_now(
     if dry_run:
         click.echo("Dry run: nothing was published.")
         return
-    from bot.control import current_pause
-
-    paused = current_pause(app.engine, app.clock())
-    if paused is not None:
-        raise ConfigError(f"not published: the bot is {paused.describe()}. `bot resume` lifts it")
-    drafts = [e for e in editions if isinstance(e, Draft)]
-    refused = asyncio.run(_approval_refusal(app, found, occasion.key, drafts))
-    if refused:
-        raise ConfigError(f"not published: {refused}")
+    if shown.verdict == "paused":
+        raise ConfigError(f"not published: {shown.reason}. `bot resume` lifts it")
+    if shown.verdict == "ready" and shown.message.settings.approval:
+        shown = asyncio.run(_approval(runtime, shown))
+    if shown.verdict != "ready":
+        raise ConfigError(f"not published: {shown.reason}")
     if not yes and not click.confirm(
-        f"Publish {message} for {occasion.on} to {', '.join(chosen)}?"
+        f"Publish {message} for {shown.occasion.on} to {', '.join(shown.channels)}?"
     ):
         click.echo("Cancelled: nothing was published.")
         ctx.exit(1)
-    created = publish(
-        app.engine,
-        occasion,
-        drafts,
-        targets(app, chosen),
-        email_via=via(app, "email"),
-        telegram_via=via(app, "telegram"),
-        topic=found.settings.topic,
-        now=app.clock(),
-        created_by=who(None),
-        again=again,
-    )
+    decision = asyncio.run(_publish(runtime, ask, shown))
+    created = decision.created
+    if created is None:
+        raise ConfigError(f"not published: {decision.reason}")
     if created.existed and not created.new_deliveries:
         click.echo(
             f"Already published as #{created.publication_id} ({created.key}); "
@@ -193,7 +144,7 @@ def post_now(
             f"Publication #{created.publication_id} ({created.key}): "
             f"{created.new_deliveries} new deliveries."
         )
-    states = send_publication(app, chosen, created.publication_id)
+    states = send_publication(runtime, created.publication_id)
     summary = ", ".join(f"{number} {state}" for state, number in sorted(states.items()))
     click.echo(f"#{created.publication_id}: {summary or 'no deliveries'}")
     if states.get("failed") or states.get("unknown"):
@@ -202,13 +153,30 @@ def post_now(
         ctx.exit(2)
 
 
+async def _approval(runtime: Runtime, shown: Decision) -> Decision:
+    """Whether what was shown is approved; a request goes to the admins if there is none."""
+    alerter = runtime.alerter()
+    try:
+        return await runtime.publisher(alerter).approval(shown)
+    finally:
+        await alerter.close()
+
+
+async def _publish(runtime: Runtime, ask: Ask, shown: Decision) -> Decision:
+    """The publisher's decision on what was shown; approval requests go to the admins."""
+    alerter = runtime.alerter()
+    try:
+        return await runtime.publisher(alerter).publish(ask, shown)
+    finally:
+        await alerter.close()
+
+
 @click.command()
 @click.option("--limit", default=20, show_default=True, help="How many publications to list.")
 @click.pass_context
 def history(ctx: click.Context, limit: int) -> None:
     """What was published, newest first, with the state of its deliveries."""
-    from bot.publish.history import recent
-    from bot.publish.service import local_time
+    from bot.publish.history import local_time, recent
 
     app = get_app(ctx)
     rows = recent(app.engine, limit)
@@ -225,8 +193,8 @@ def history(ctx: click.Context, limit: int) -> None:
 def show(ctx: click.Context, publication: int) -> None:
     """One publication: its editions, the figures they carried, every delivery and its ids."""
     from bot.privacy import mask_target
-    from bot.publish.history import detail
-    from bot.publish.service import local_time
+    from bot.publish.history import detail, local_time
+    from bot.publish.lines import MARKS
 
     app = get_app(ctx)
     found = detail(app.engine, publication)
@@ -259,14 +227,16 @@ def retract(ctx: click.Context, publication: int, reason: str, yes: bool) -> Non
     """Delete a publication's posts on X and Telegram; emails cannot be recalled."""
     from bot.publish.history import detail
     from bot.publish.retract import retract_publication
-    from bot.publish.service import wire
 
-    app = get_app(ctx)
+    runtime = get_runtime(ctx)
+    app = runtime.app
     found = detail(app.engine, publication)
     if not yes and not click.confirm(f"Delete the posts of #{found.id} ({found.key})?"):
         ctx.exit(1)
-    names = sorted({d.channel for d in found.deliveries if d.channel != "email"})
-    wired = wire(app, names)
+    from bot.channels import registry
+
+    names = sorted({d.channel for d in found.deliveries if registry.spec(d.channel).can_retract})
+    wired = runtime.connect(names)
     result = asyncio.run(retract_publication(app.engine, found, wired.channels, app.clock, reason))
     for line in result.lines:
         click.echo(line)

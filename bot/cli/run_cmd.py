@@ -9,18 +9,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli import get_app, who
+from bot.cli import get_app, get_runtime, who
 
 if TYPE_CHECKING:
     from bot.app import App
-    from bot.schedule.config import Schedule
+    from bot.calendar.config import Schedule
 
 
 def _schedule(ctx: click.Context) -> tuple[App, Schedule]:
-    from bot.schedule.config import load_schedule
-
-    app = get_app(ctx)
-    return app, load_schedule(app.settings.config_dir / "schedule.toml")
+    runtime = get_runtime(ctx)
+    return runtime.app, runtime.schedule
 
 
 @click.command()
@@ -28,9 +26,9 @@ def _schedule(ctx: click.Context) -> tuple[App, Schedule]:
 @click.pass_context
 def run(ctx: click.Context, once: bool) -> None:
     """The main job: keep the calendar and publish on time, until Ctrl-C or SIGTERM."""
-    from bot.schedule.daemon import make_runner, serve
-
-    app, schedule = _schedule(ctx)
+    runtime = get_runtime(ctx)
+    app = runtime.app
+    runtime.schedule  # noqa: B018 - a broken schedule.toml is reported before anything runs
     org = app.settings.file.organisation.short_name
     click.echo(
         f"spring-bot · {org} · now {app.clock().astimezone(app.settings.tz):%Y-%m-%d %H:%M %Z}"
@@ -40,10 +38,10 @@ def run(ctx: click.Context, once: bool) -> None:
             "Rehearsal (BOT_CLOCK_START): every post goes to the outbox folder.", fg="yellow"
         )
     if once:
-        report = asyncio.run(make_runner(app, schedule, click.echo).tick(app.clock()))
-        for line in report.lines:
+        lines = asyncio.run(runtime.tick_once(click.echo))
+        for line in lines:
             click.echo(line)
-        if not report.lines:
+        if not lines:
             click.echo("Nothing was due.")
         return
 
@@ -52,7 +50,7 @@ def run(ctx: click.Context, once: bool) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await serve(app, schedule, stop, click.echo)
+        await runtime.serve(stop, click.echo)
 
     asyncio.run(main())
 
@@ -62,28 +60,36 @@ def run(ctx: click.Context, once: bool) -> None:
 @click.pass_context
 def schedule(ctx: click.Context, days: int) -> None:
     """What will be posted, when (local time and UTC), where, and whether its figures are fresh."""
-    from bot.compose.drafts import Draft
-    from bot.schedule.planner import plan
-    from bot.schedule.runner import Runner
+    from bot.calendar.planner import occasion_of, plan
+    from bot.publishing.decision import Ask
 
-    app, sched = _schedule(ctx)
+    runtime = get_runtime(ctx)
+    app, sched = runtime.app, runtime.schedule
+    publisher = runtime.publisher()
     now = app.clock()
     upcoming = plan(sched, app.settings, now, now + dt.timedelta(days=days))
-    runner = Runner(app, sched)
     if not upcoming:
         click.echo(f"Nothing is planned in the next {days} days.")
     for p in upcoming:
-        message = app.composer.message(p.message)
-        editions = app.composer.compose(message, runner.occasion(p), ["en"], [p.channels[0]])
-        drafts = [e for e in editions if isinstance(e, Draft)]
-        if len(drafts) != len(editions):
-            fresh = "cannot be composed: see `bot preview`"
-        else:
-            stale = Runner.stale(drafts, p, message.settings.max_figure_age_days)
-            fresh = f"HELD unless updated: {stale}" if stale else "figures fresh enough"
+        ask = Ask(
+            p.message,
+            "schedule",
+            "scheduler",
+            occasion=occasion_of(p, app.settings),
+            channels=list(p.channels),
+            langs=["en"],
+        )
+        decision = publisher.preview(ask)
+        fresh = {
+            "uncomposable": "cannot be composed: see `bot preview`",
+            "stale": f"HELD unless updated: {decision.reason}",
+            "no-channel": f"NOT POSTED: {decision.reason}",
+            "already": "published already",
+        }.get(decision.verdict, "figures fresh enough")
+        where = ", ".join(n if n in decision.via else f"{n} (off)" for n in p.channels)
         click.echo(
             f"{p.at:%a %Y-%m-%d %H:%M %Z} ({p.at.astimezone(dt.UTC):%H:%M} UTC)  {p.message}  "
-            f"→ {', '.join(p.channels)}  [{fresh}]"
+            f"→ {where}  [{fresh}]"
         )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
-import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -19,24 +18,30 @@ from typing import TYPE_CHECKING
 import click
 
 from bot.cli import get_app
-from bot.subscribers.choices import CHANNELS, LANGS, TOPICS
+from bot.subscribers.choices import LANGS, TOPICS, channels
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.subscribers.importer import Stored
     from bot.subscribers.store import Subscriber
 
+
+class _Channel(click.ParamType[str]):
+    """A channel people subscribe to; the registry is read only when the option is used."""
+
+    name = "channel"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return f"[{'|'.join(channels())}]"
+
+    def convert(self, value: str, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if value not in channels():
+            self.fail(f"{value!r} is not one of {', '.join(channels())}", param, ctx)
+        return value
+
+
+_CHANNEL = _Channel()
+
 STATUSES = ("pending", "active", "unsubscribed", "blocked")
-ADDRESS_COLUMNS = ("email", "address")
-# Enough to fix a file by; a file that is wrong throughout says so in one line more.
-MAX_PROBLEMS_SHOWN = 50
-BATCH = 1000
-MAX_ADDRESS = 254  # RFC 5321, as the sign-up form
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-# Bytes that are not UTF-8, kept by the "surrogateescape" reading so their line can be named.
-_NOT_UTF8 = re.compile("[\udc80-\udcff]")
-# A person's own chat with the bot has their (positive) user id; groups and channels do not.
-_TELEGRAM_PERSON = re.compile(r"[1-9][0-9]{0,19}")
 
 
 def mask(channel: str, address: str) -> str:
@@ -63,7 +68,7 @@ def subscribers() -> None:
 )
 @click.option(
     "--channel",
-    type=click.Choice(CHANNELS),
+    type=_CHANNEL,
     default="email",
     show_default=True,
     help="Their channel.",
@@ -89,29 +94,17 @@ def import_list(ctx: click.Context, file: Path, confirmed: bool, channel: str) -
     stored, rows = import_file(app.engine, file, channel, confirmed, now)
     _report(stored, rows, confirmed)
     if not confirmed and stored.new:
-        sent = _send_confirmations(app, channel, now)
+        sent = _send_confirmations(ctx, channel, now)
         click.echo(f"Sent {sent} confirmation email(s); the others are listed in the log.")
 
 
-def _send_confirmations(app: App, channel: str, now: dt.datetime) -> int:
+def _send_confirmations(ctx: click.Context, channel: str, now: dt.datetime) -> int:
     """Email each person this import added as pending their confirmation link."""
     import asyncio
 
-    from bot.subscribers import store
-    from bot.subscribers.signup import send_email
-    from bot.web.site import Site
-    from bot.web.subscribe import confirmation_mail
+    from bot.cli import get_runtime
 
-    site = Site(app, app.clock)
-
-    async def go() -> int:
-        sent = 0
-        for person in store.stream(app.engine, channel, "pending"):
-            if person.created_at == now:
-                sent += await send_email(app, confirmation_mail(site, person))
-        return sent
-
-    return asyncio.run(go())
+    return asyncio.run(get_runtime(ctx).send_confirmations(channel, now))
 
 
 def _report(stored: Stored, rows: int, confirmed: bool) -> None:
@@ -136,7 +129,7 @@ def _report(stored: Stored, rows: int, confirmed: bool) -> None:
 
 
 @subscribers.command("list")
-@click.option("--channel", type=click.Choice(CHANNELS), help="Only this channel.")
+@click.option("--channel", type=_CHANNEL, help="Only this channel.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
 @click.pass_context
 def list_subscribers(ctx: click.Context, channel: str | None, status: str | None) -> None:
@@ -206,7 +199,7 @@ def _table(numbers: dict[tuple[str, str, str], int]) -> None:
 
 
 @subscribers.command("export")
-@click.option("--channel", type=click.Choice(CHANNELS), help="Only this channel.")
+@click.option("--channel", type=_CHANNEL, help="Only this channel.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only this status.")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.pass_context
@@ -259,7 +252,7 @@ def export(ctx: click.Context, channel: str | None, status: str | None, file: Pa
 @click.argument("address")
 @click.option(
     "--channel",
-    type=click.Choice(CHANNELS),
+    type=_CHANNEL,
     default="email",
     show_default=True,
     help="Their channel.",

@@ -33,6 +33,7 @@ CONTEXT_NAMES = {
     "days_ago",
     "figures_date",
     "difference",
+    "entered_between",
     "anniversary",
     "year",
     "subject",

@@ -197,6 +197,14 @@ def build_context(
         )
         return value
 
+    def entered_between(key: str, start: Any, end: Any) -> bool:
+        """Whether `difference(key, start, end)` has two entries to compare (a week with news)."""
+        book.get(key)
+        start_date, end_date = dt.date.fromisoformat(str(start)), dt.date.fromisoformat(str(end))
+        dated = history.get(key, {})
+        before = [d for d in dated if d <= start_date]
+        return bool(before) and any(start_date < d <= end_date for d in dated)
+
     def since(event: str = "coup") -> int:
         """Days since a configured event, counted in the configured time zone."""
         if event not in events:
@@ -228,6 +236,7 @@ def build_context(
         "days_ago": lambda days: occasion.on - dt.timedelta(days=int(days)),
         "figures_date": max((v.as_of for v in running.values()), default=None),
         "difference": difference,
+        "entered_between": entered_between,
     }
     if occasion.anniversary is not None:
         a = occasion.anniversary

@@ -8,21 +8,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.channels.unsubscribe import UNSUBSCRIBE_MARK, UNSUBSCRIBE_WORDS
-from bot.compose.blocks import blocks, telegram_html
+from bot.channels import registry
 from bot.compose.context import FigureUse, Occasion, Usage, build_context
 from bot.compose.environment import make_environment
-from bot.compose.messages import CHANNELS, Message, load_message
+from bot.compose.messages import Message, load_message
 from bot.compose.render import latin_digits_in_burmese, render
 from bot.config.figuredefs import FigureBook
 from bot.config.settings import Settings
-from bot.errors import BotError, ConfigError, FitError, TemplateError
-from bot.lang import digits
+from bot.errors import BotError, ConfigError, TemplateError
 from bot.occasions import anniversary_on, latest_anniversary, nth_anniversary
 from bot.store import figures as store
-
-EMAIL_LAYOUT = "_layout/email.html.j2"
-NEEDS_SUBJECT = "the email edition needs a subject"
 
 
 @dataclass(frozen=True)
@@ -92,7 +87,8 @@ def occasion_for(
 class Composer:
     """Renders a message's editions for an occasion from the stored figures."""
 
-    def __init__(self, settings: Settings, book: FigureBook, engine: sa.Engine) -> None:
+    def __init__(self, settings: Settings, book: FigureBook, engine: sa.Engine | None) -> None:
+        # engine None: render_all only (figures given, e.g. `bot config check`); no compose().
         self.settings = settings
         self.book = book
         self.engine = engine
@@ -110,6 +106,8 @@ class Composer:
         channels: list[str] | None = None,
     ) -> list[Edition]:
         """Every edition asked for; failures are returned with their reason, not raised."""
+        if self.engine is None:
+            raise RuntimeError("this Composer has no database; it can only render_all()")
         with self.engine.connect() as conn:
             running = store.latest(conn, occasion.on)
             period = {}
@@ -154,18 +152,20 @@ class Composer:
         self, message: Message, channel: str, lang: str, context: dict[str, Any], usage: Usage
     ) -> Draft:
         """Render and fit one edition; raises TemplateError or FitError."""
-        if channel not in CHANNELS:
-            raise ConfigError(
-                f"unknown channel {channel!r}; the channels are {', '.join(CHANNELS)}"
-            )
+        spec = registry.spec(channel)
         text = render(self.env, message.text_template(lang), context, self.settings.messages_dir)
-        draft: Draft
-        if channel == "x":
-            draft = self._x(message, lang, context, text, usage)
-        elif channel == "telegram":
-            draft = self._telegram(message, lang, context, text, usage)
-        else:
-            draft = self._email(message, lang, context, text, usage)
+        fitted = spec.fit(_Edition(self, message, lang, context, text))
+        draft = Draft(
+            message.name,
+            channel,
+            lang,
+            fitted.parts,
+            fitted.lengths,
+            fitted.limit,
+            tuple(usage.used.values()),
+            subject=fitted.subject,
+            html=fitted.html,
+        )
         if lang == "my":
             for piece in (*draft.parts, draft.subject or "", draft.html or ""):
                 leak = latin_digits_in_burmese(piece)
@@ -176,84 +176,29 @@ class Composer:
                     )
         return draft
 
-    def _render_optional(
-        self, message: Message, part: str, lang: str, ext: str, context: dict[str, Any]
-    ) -> str | None:
-        name = message.template(part, lang, ext)
-        if name is None:
-            return None
-        return render(self.env, name, context, self.settings.messages_dir)
 
-    def _x(
-        self, message: Message, lang: str, context: dict[str, Any], text: str, usage: Usage
-    ) -> Draft:
-        from bot.fit.x import X_LIMIT, split_thread, weighted_length
+class _Edition:
+    """One edition as a channel's `fit` sees it: its text, and the message's own templates."""
 
-        source = self._render_optional(message, "x", lang, "txt", context) or text
-        parts = split_thread(source, X_LIMIT, numbering=lambda i, n: digits(f"{i}/{n}", lang))
-        return Draft(
-            message.name,
-            "x",
-            lang,
-            tuple(parts),
-            tuple(weighted_length(part) for part in parts),
-            X_LIMIT,
-            tuple(usage.used.values()),
-        )
+    def __init__(
+        self, composer: Composer, message: Message, lang: str, context: dict[str, Any], text: str
+    ) -> None:
+        self.composer, self.folder = composer, message
+        self.message, self.lang, self.context, self.text = message.name, lang, context, text
 
-    def _telegram(
-        self, message: Message, lang: str, context: dict[str, Any], text: str, usage: Usage
-    ) -> Draft:
-        from bot.fit.telegram import TELEGRAM_LIMIT, split_html, validate_html, visible_length
+    def has(self, part: str, ext: str) -> str | None:
+        return self.folder.template(part, self.lang, ext)
 
-        html = self._render_optional(message, "telegram", lang, "html", context)
-        if html is None:
-            html = telegram_html(text, context["org"]["name"])
-        try:
-            validate_html(html)
-        except FitError as exc:
-            where = message.template("telegram", lang, "html") or message.text_template(lang)
-            raise FitError(f"messages/{where}: {exc}") from None
-        parts = split_html(html, TELEGRAM_LIMIT)
-        return Draft(
-            message.name,
-            "telegram",
-            lang,
-            tuple(parts),
-            tuple(visible_length(part) for part in parts),
-            TELEGRAM_LIMIT,
-            tuple(usage.used.values()),
-        )
+    def optional(self, part: str, ext: str) -> str | None:
+        name = self.has(part, ext)
+        return None if name is None else self.render(name, {})
 
-    def _email(
-        self, message: Message, lang: str, context: dict[str, Any], text: str, usage: Usage
-    ) -> Draft:
-        import css_inline
+    def render(self, template: str, extra: dict[str, Any]) -> str:
+        settings = self.composer.settings
+        return render(self.composer.env, template, {**self.context, **extra}, settings.messages_dir)
 
-        subject = self._render_optional(message, "subject", lang, "txt", context)
-        if subject is None:
-            raise ConfigError(f"{message.folder}/subject.{lang}.txt.j2: missing; {NEEDS_SUBJECT}")
-        subject = " ".join(subject.split())
-        html_context = {
-            **context,
-            "subject": subject,
-            "blocks": blocks(text, context["org"]["name"]),
-            # Each recipient's own link is written in when the email is built for them.
-            "unsubscribe_url": UNSUBSCRIBE_MARK,
-            "unsubscribe_words": UNSUBSCRIBE_WORDS.get(lang, UNSUBSCRIBE_WORDS["en"]),
-        }
-        name = message.template("email", lang, "html") or EMAIL_LAYOUT
-        html = render(self.env, name, html_context, self.settings.messages_dir)
-        # Mail clients drop <style> in <head>; inline it, but keep it for @media rules.
-        html = css_inline.CSSInliner(keep_style_tags=True).inline(html)
-        return Draft(
-            message.name,
-            "email",
-            lang,
-            (text,),
-            (len(text),),
-            None,
-            tuple(usage.used.values()),
-            subject=subject,
-            html=html,
-        )
+    def where(self, part: str, ext: str) -> str:
+        return self.has(part, ext) or self.folder.text_template(self.lang)
+
+    def path(self, part: str, ext: str) -> str:
+        return f"{self.folder.folder}/{part}.{self.lang}.{ext}.j2"

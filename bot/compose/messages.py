@@ -8,14 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.channels import registry
 from bot.config.settings import describe_validation_error
 from bot.config.tomlfile import load_toml
 from bot.errors import ConfigError, Problems
 
-ChannelName = Literal["x", "telegram", "email"]
-CHANNELS: tuple[ChannelName, ...] = ("x", "telegram", "email")
 _NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
 
@@ -27,7 +26,7 @@ class MessageSettings(BaseModel):
     description: str
     # For anniversary messages: the key of the event in bot.toml whose anniversary it marks.
     event: str | None = None
-    channels: list[ChannelName] = Field(default_factory=lambda: list(CHANNELS), min_length=1)
+    channels: list[str] = Field(default_factory=lambda: list(registry.NAMES), min_length=1)
     # How old the newest figures may be when the message is posted, in days.
     max_figure_age_days: int | None = Field(default=None, ge=0)
     # Which subscribers receive it: those who chose this topic.
@@ -36,6 +35,11 @@ class MessageSettings(BaseModel):
     approval: int = Field(default=0, ge=0, le=2)
     # How long before its occasion the draft is sent to the admins for approval, in hours.
     approval_ask_hours: float = Field(default=24, gt=0, le=24 * 14)
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: list[str]) -> list[str]:
+        return registry.known(value)
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,12 @@ import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
+from bot.config.model import Strict
 from bot.config.tomlfile import TomlFile, load_toml
 from bot.errors import ConfigError, Problems
 
@@ -18,12 +19,7 @@ Language = Literal["en", "my"]
 _LANGUAGES: tuple[Language, ...] = ("en", "my")
 
 
-class _Strict(BaseModel):
-    # A misspelt key must be reported, not silently ignored.
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Localized(_Strict):
+class Localized(Strict):
     en: str
     my: str
 
@@ -32,7 +28,7 @@ class Localized(_Strict):
         return self.my if lang == "my" else self.en
 
 
-class Organisation(_Strict):
+class Organisation(Strict):
     name: Localized
     short_name: str
     website: str
@@ -40,70 +36,31 @@ class Organisation(_Strict):
     links: dict[str, str] = Field(default_factory=dict)
 
 
-class Event(_Strict):
+class Event(Strict):
     """A dated event whose anniversaries and day counts the messages mark."""
 
     date: dt.date
     name: Localized
 
 
-class XSettings(_Strict):
-    enabled: bool = True
-    # Names of environment variables, never the secrets themselves (NAME_FILE also works).
-    consumer_key_env: str = "BOT_X_CONSUMER_KEY"
-    consumer_secret_env: str = "BOT_X_CONSUMER_SECRET"
-    access_token_env: str = "BOT_X_ACCESS_TOKEN"
-    access_token_secret_env: str = "BOT_X_ACCESS_TOKEN_SECRET"
-    # For a self-hosted gateway or a test server; X's own API otherwise.
-    base_url: str = "https://api.x.com"
-    timeout_seconds: float = Field(default=30, gt=0)
-    # Checked before each post: X bills per post, and more for a post with a link.
-    posts_per_day: int = Field(default=17, ge=0)
-    spend_per_day_usd: float = Field(default=1.0, ge=0)
-    price_per_post_usd: float = Field(default=0.015, ge=0)
-    price_per_post_with_link_usd: float = Field(default=0.20, ge=0)
+def _channel_tables() -> type[BaseModel]:
+    # `[channels.NAME]`, one table per channel of the registry, each declared by its module.
+    from bot.channels.registry import REGISTRY
+
+    fields: dict[str, Any] = {
+        spec.name: (spec.settings_model, spec.settings_model()) for spec in REGISTRY
+    }
+    return create_model("Channels", __base__=Strict, **fields)
 
 
-class TelegramSettings(_Strict):
-    enabled: bool = True
-    chat: str = ""
-    token_env: str = "BOT_TELEGRAM_TOKEN"
-    base_url: str = "https://api.telegram.org/bot"
-    timeout_seconds: float = Field(default=30, gt=0)
+if TYPE_CHECKING:
+    # Each table's own type is its channel's (e.g. `X.config(settings)` is an XSettings).
+    Channels = Any
+else:
+    Channels = _channel_tables()
 
 
-class DkimSettings(_Strict):
-    domain: str
-    selector: str
-    private_key_env: str = "BOT_DKIM_PRIVATE_KEY"
-
-
-class EmailSettings(_Strict):
-    enabled: bool = True
-    sender: str = ""
-    host_env: str = "BOT_SMTP_HOST"
-    port: int = Field(default=587, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
-    username_env: str = "BOT_SMTP_USERNAME"
-    password_env: str = "BOT_SMTP_PASSWORD"
-    timeout_seconds: float = Field(default=60, gt=0)
-    # Persistent connections kept open while sending, and messages per second (0: no limit).
-    connections: int = Field(default=4, ge=1, le=50)
-    rate_per_second: float = Field(default=0, ge=0)
-    # Where subscribers unsubscribe (the web page's address); a token is appended.
-    unsubscribe_base_url: str = "http://localhost:8080/unsubscribe/"
-    unsubscribe_mailto: str = ""
-    list_id: str = ""
-    dkim: DkimSettings | None = None
-
-
-class Channels(_Strict):
-    x: XSettings = XSettings()
-    telegram: TelegramSettings = TelegramSettings()
-    email: EmailSettings = EmailSettings()
-
-
-class Web(_Strict):
+class Web(Strict):
     # Loopback by default: put a reverse proxy with TLS in front to publish it.
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -113,15 +70,15 @@ class Web(_Strict):
     forwarded_allow_ips: str = "127.0.0.1"
 
 
-class Database(_Strict):
+class Database(Strict):
     url: str = "sqlite:///var/bot.sqlite3"
 
 
-class Outbox(_Strict):
+class Outbox(Strict):
     dir: str = "var/outbox"
 
 
-class SettingsFile(_Strict):
+class SettingsFile(Strict):
     organisation: Organisation
     timezone: str = "Asia/Yangon"
     languages: list[Language] = Field(default_factory=lambda: list(_LANGUAGES), min_length=1)
@@ -129,7 +86,7 @@ class SettingsFile(_Strict):
     database: Database = Database()
     outbox: Outbox = Outbox()
     web: Web = Web()
-    channels: Channels = Channels()
+    channels: Channels = Field(default_factory=lambda: Channels())
     # Staff who may control the bot from Telegram: their name (as records show it) = their
     # numeric Telegram user id. Usernames can be changed and taken over; ids cannot.
     staff: dict[str, int] = Field(default_factory=dict)
@@ -187,26 +144,14 @@ class Settings:
         """Where the message templates live."""
         return self.home / "messages"
 
+    def channel(self, name: str) -> Any:
+        """The settings of channel `name` (`[channels.NAME]`)."""
+        return getattr(self.file.channels, name)
+
     @property
     def outbox_dir(self) -> Path:
         """Where posts for unconfigured channels are written."""
         return self.home / self.file.outbox.dir
-
-
-def secret(name: str) -> str | None:
-    """The secret in environment variable `name`, or in the file named by `name`_FILE."""
-    value = os.environ.get(name)
-    if value:
-        return value
-    path = os.environ.get(f"{name}_FILE")
-    if path:
-        try:
-            return Path(path).read_text(encoding="utf-8").strip() or None
-        except OSError as exc:
-            raise ConfigError(
-                f"{name}_FILE names {path}, which cannot be read: {exc.strerror}"
-            ) from None
-    return None
 
 
 def home_dir() -> Path:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from bot.channels.base import Payload
-from bot.config.settings import XSettings
+from bot.channels.x import XSettings
 from bot.store.schema import deliveries, editions
 
 Cost = Callable[[Payload], tuple[int, float]]

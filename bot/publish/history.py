@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from bot.errors import BotError
 from bot.store.schema import deliveries, editions, publications
+
+if TYPE_CHECKING:
+    from bot.app import App
 
 
 @dataclass(frozen=True)
@@ -148,3 +152,8 @@ def detail(engine: sa.Engine, publication_id: int) -> Detail:
         infos,
         found,
     )
+
+
+def local_time(app: App, moment: dt.datetime) -> str:
+    """A moment as staff read it: local time with the zone's name."""
+    return moment.astimezone(app.settings.tz).strftime("%Y-%m-%d %H:%M %Z")

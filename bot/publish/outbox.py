@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from bot.channels import registry
 from bot.channels.base import Payload
 from bot.compose.context import Occasion
 from bot.compose.drafts import Draft
 from bot.store.schema import deliveries, editions, publications, subscribers
 
 STATES = ("pending", "sending", "sent", "failed", "unknown", "cancelled")
-SUBSCRIBER_CHANNELS = ("email", "telegram")
 
 
 @dataclass(frozen=True)
@@ -88,16 +88,17 @@ def publish(
     now: dt.datetime,
     created_by: str,
     again: bool = False,
-    email_via: str = "platform",
-    telegram_via: str = "platform",
+    via: Mapping[str, str] | None = None,
     topic: str = "statements",
 ) -> Created:
     """Record the publication and one delivery per target (and per subscriber for email).
 
     Idempotent: for an occasion already published, only deliveries that do not exist yet are
     added (a channel or language not sent before); with `again`, a new publication is made.
+    `via` says, per channel, whether its subscribers' deliveries go to the platform or to the
+    outbox folder.
     """
-    fan = _Fan(topic, email_via, telegram_via)
+    fan = _Fan(topic, dict(via or {}))
     try:
         return _publish(engine, occasion, drafts, targets, now, created_by, again, fan)
     except sa.exc.IntegrityError:
@@ -109,8 +110,7 @@ def publish(
 @dataclass(frozen=True)
 class _Fan:
     topic: str
-    email_via: str
-    telegram_via: str
+    via: dict[str, str]
 
 
 def _publish(
@@ -150,8 +150,8 @@ def _publish(
                 if target.channel != draft.channel:
                     continue
                 added += _add_delivery(conn, publication_id, edition_id, target, now)
-            if draft.channel in SUBSCRIBER_CHANNELS:
-                channel_via = fan.email_via if draft.channel == "email" else fan.telegram_via
+            if registry.spec(draft.channel).subscribers:
+                channel_via = fan.via.get(draft.channel, "platform")
                 added += _fan_out(
                     conn, publication_id, edition_id, draft, fan.topic, now, channel_via
                 )

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from bot.channels import registry
 from bot.channels.base import Channel, Payload
 from bot.errors import ChannelError
 from bot.privacy import mask_target
@@ -39,7 +40,7 @@ async def retract_publication(
             shown = f"{d.channel} · {d.lang} · {mask_target(d.channel, d.target)}"
             if not d.ids or d.retracted_at:
                 continue
-            if d.channel == "email":
+            if not registry.spec(d.channel).can_retract:
                 result.emails += 1
                 continue
             channel = channels[d.channel]

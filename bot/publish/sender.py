@@ -2,7 +2,9 @@
 
 Every step is written to the database before the next one starts, so a process killed at any
 moment leaves a state the next run can act on: `pending` is sent, `sending` means the process
-died mid-call, so that delivery becomes `unknown` and is never re-sent blindly.
+died mid-call, so that delivery becomes `unknown` and is never re-sent blindly. The states are
+written only by `bot.publish.transitions`; a fan-out to subscribers groups its writes in
+`bot.publish.ledger`.
 """
 
 from __future__ import annotations
@@ -10,86 +12,31 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 
-from bot.channels.base import (
-    Channel,
-    Payload,
-    RateLimited,
-    RecipientGone,
-    Rejected,
-    TemporaryFailure,
-    Uncertain,
-)
-from bot.errors import BotError
-from bot.publish import lease
+from bot.channels.base import Channel, Payload, RateLimited, RecipientGone
+from bot.errors import BotError, ChannelError
+from bot.publish import due, lease, transitions
 from bot.publish.budget import Budget
+from bot.publish.due import Due
+from bot.publish.ledger import Landed, Ledger
+from bot.publish.transitions import KNOWN
 from bot.store.schema import control as control_table
-from bot.store.schema import deliveries, editions, subscribers
 
 Clock = Callable[[], dt.datetime]
 Sleep = Callable[[float], Awaitable[None]]
 LEASE = "sender"
 LEASE_TTL = dt.timedelta(minutes=2)
 BATCH = 200
-# A fan-out (one message per subscriber, on a channel sending several at a time) runs one worker
-# per connection, and each worker holds at most `CHUNK_PER_WIDTH` (one) delivery `sending`: the
-# claim of its next delivery and the result of its last are one transaction. A crash therefore
-# leaves at most one delivery per connection `sending` (it becomes `unknown`, never re-sent).
-# Claiming more ahead measured faster (docs/PERFORMANCE.md), but each unsent message left
-# `unknown` by a crash is a person who gets nothing until staff resolve it.
-CHUNK_PER_WIDTH = 1
-# The longest a fan-out worker waits for others to share its transaction (see `_Ledger`).
-GATHER_SECONDS = 0.002
-# How often a fan-out renews the lease between chunks; well within LEASE_TTL.
+# How often a fan-out renews the lease between transactions; well within LEASE_TTL.
 RENEW_EVERY = dt.timedelta(seconds=15)
-# The errors a channel raises to say what became of a delivery (RecipientGone is a Rejected).
-_KNOWN = (RateLimited, TemporaryFailure, Rejected, Uncertain)
-_CANCELLED = "the subscriber is no longer subscribed"
 
-# The statements of a fan-out, built once: SQLAlchemy then reuses their compiled form.
-# The plain successes of the workers waiting, in one executemany.
-_SENT = (
-    deliveries.update()
-    .where(deliveries.c.id == sa.bindparam("b_id"))
-    .values(
-        state="sent",
-        ids=sa.bindparam("b_ids"),
-        sent_at=sa.bindparam("b_at"),
-        updated_at=sa.bindparam("b_at"),
-        inflight_part=None,
-        error=None,
-    )
-)
-# Their next deliveries: one executemany of a statement compiled once (cheaper than an
-# UPDATE … IN of a list whose length varies), whose row count says whether all were claimed.
-_CLAIM = (
-    deliveries.update()
-    .where(deliveries.c.id == sa.bindparam("b_id"), deliveries.c.state == "pending")
-    .values(
-        state="sending",
-        attempts=deliveries.c.attempts + 1,
-        inflight_part=0,
-        updated_at=sa.bindparam("b_at"),
-    )
-)
 # Whether a pause is set at all (`bot.control` reads it fully when one is).
 _PAUSE_SET = sa.select(control_table.c.name).where(control_table.c.name == "pause")
-# Deliveries to people who unsubscribed after the publication was decided.
-_CANCEL = (
-    deliveries.update()
-    .where(deliveries.c.id.in_(sa.bindparam("b_ids", expanding=True)))
-    .values(
-        state="cancelled",
-        error=sa.bindparam("b_error"),
-        inflight_part=None,
-        updated_at=sa.bindparam("b_at"),
-    )
-)
 
 
 @dataclass(frozen=True)
@@ -123,58 +70,8 @@ class Report:
         return self.states[state]
 
 
-@dataclass(frozen=True)
-class _Due:
-    """A pending delivery with what is needed to send it."""
-
-    id: int
-    target: str
-    ids: str
-    attempts: int
-    subscriber_id: int | None
-    payload: str
-    status: str | None
-    token: str | None
-    publication_id: int | None = None
-    edition_id: int | None = None
-
-
-@dataclass(frozen=True)
-class _Landed:
-    """A fan-out delivery the channel took, waiting for its `sent` to be written."""
-
-    row: _Due
-    lang: str
-    ids: list[str]
-
-
-@dataclass(frozen=True)
-class _Booked:
-    """What one transaction of the ledger claimed and cancelled, and the pause it found."""
-
-    claimed: list[_Due]
-    cancelled: list[_Due]
-    paused: str | None
-
-
 class SenderBusy(BotError):
     """Another process holds the sender lease."""
-
-
-class _Progress:
-    """Writes each part's intent and result, so a crash mid-thread can resume or be flagged."""
-
-    def __init__(self, sender: Sender, delivery_id: int, ids: list[str], total: int) -> None:
-        self.sender, self.delivery_id, self.ids, self.total = sender, delivery_id, ids, total
-
-    async def before(self, index: int) -> None:
-        if index > 0:  # part 0 was marked in flight when the delivery was claimed
-            self.sender._update(self.delivery_id, inflight_part=index)
-
-    async def after(self, index: int, platform_id: str) -> None:
-        self.ids.append(platform_id)
-        if index + 1 < self.total:  # the last id is written with the final state
-            self.sender._update(self.delivery_id, ids=json.dumps(self.ids), inflight_part=None)
 
 
 class Sender:
@@ -206,29 +103,9 @@ class Sender:
         self.max_wait = dt.timedelta(seconds=max_wait_seconds)
         self.on_outcome = on_outcome
         self.owner = lease.new_owner()
-        # The deliveries being attempted, so each outcome can say which publication and
-        # subscriber it concerns (at most `concurrency` at a time).
-        self._attempting: dict[int, _Due] = {}
         self._renewed_at = dt.datetime.min.replace(tzinfo=dt.UTC)
-        # Publications of which an outcome was emitted (see `_record_sent`).
+        # Publications of which an outcome was emitted (see `Ledger._commit`).
         self._announced: set[int | None] = set()
-
-    def _paused(self, report: Report) -> bool:
-        # Checked before every delivery: a pause stops even a fan-out already under way.
-        from bot import control
-
-        found = control.current_pause(self.engine, self.clock())
-        if found is not None:
-            report.paused = found.describe()
-        return found is not None
-
-    def _update(self, delivery_id: int, **values: object) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id == delivery_id)
-                .values(updated_at=self.clock(), **values)
-            )
 
     async def run(self, publication_id: int | None = None) -> Report:
         """Send everything due (of one publication, or all); returns what happened."""
@@ -239,7 +116,14 @@ class Sender:
             )
         report = Report()
         try:
-            self._recover(report)
+            with self.engine.begin() as conn:
+                recovered = transitions.recover(conn, self.clock())
+            for gone in recovered:
+                # Emitted, not only recorded: staff running `deliveries send` after a crash
+                # must be told which deliveries now await their check.
+                self._emit(
+                    report, Outcome(gone.id, gone.channel, gone.target, "", "unknown", gone.detail)
+                )
             started = self.clock()
             await asyncio.gather(
                 *(
@@ -251,105 +135,10 @@ class Sender:
             lease.release(self.engine, LEASE, self.owner)
         return report
 
-    def _recover(self, report: Report) -> None:
-        """Deliveries left `sending` by a process that died: the part in flight may be out."""
-        with self.engine.begin() as conn:
-            stale = conn.execute(
-                sa.select(
-                    deliveries.c.id,
-                    deliveries.c.channel,
-                    deliveries.c.target,
-                    deliveries.c.inflight_part,
-                ).where(deliveries.c.state == "sending")
-            ).all()
-            for delivery_id, channel, target, part in stale:
-                detail = (
-                    f"interrupted while sending part {int(part or 0) + 1}; it may or may not have "
-                    "gone out: check the platform, then `bot deliveries resolve`"
-                )
-                conn.execute(
-                    deliveries.update()
-                    .where(deliveries.c.id == delivery_id, deliveries.c.state == "sending")
-                    .values(state="unknown", error=detail, updated_at=self.clock())
-                )
-                # Emitted, not only recorded: staff running `deliveries send` after a crash
-                # must be told which deliveries now await their check.
-                self._emit(report, delivery_id, channel, target, "", "unknown", detail)
-
-    def _due(self, channel: str, publication_id: int | None) -> list[_Due]:
-        now = self.clock()
-        query = (
-            sa.select(
-                deliveries.c.id,
-                deliveries.c.target,
-                deliveries.c.ids,
-                deliveries.c.attempts,
-                deliveries.c.subscriber_id,
-                editions.c.payload,
-                subscribers.c.status,
-                subscribers.c.token,
-                deliveries.c.publication_id,
-                deliveries.c.edition_id,
-            )
-            .join(editions, editions.c.id == deliveries.c.edition_id)
-            .outerjoin(subscribers, subscribers.c.id == deliveries.c.subscriber_id)
-            .where(
-                deliveries.c.channel == channel,
-                deliveries.c.state == "pending",
-                sa.or_(deliveries.c.next_attempt_at.is_(None), deliveries.c.next_attempt_at <= now),
-                self._via_matches(channel),
-            )
-            .order_by(deliveries.c.id)
-            .limit(BATCH)
-        )
-        if publication_id is not None:
-            query = query.where(deliveries.c.publication_id == publication_id)
-        with self.engine.connect() as conn:
-            return [_Due(**row._mapping) for row in conn.execute(query)]
-
-    def _via_matches(self, channel: str) -> sa.ColumnElement[bool]:
-        """Only deliveries meant for what this channel is (the platform, or the folder)."""
-        return sa.or_(deliveries.c.via.is_(None), deliveries.c.via == self._via(channel))
-
-    def _via(self, channel: str) -> str:
-        from bot.channels.folder import FolderChannel
-
-        return "folder" if isinstance(self.channels[channel], FolderChannel) else "platform"
-
     def waiting_elsewhere(self, publication_id: int | None = None) -> dict[str, int]:
         """Pending deliveries this sender will not send: meant for the platform, or the folder."""
-        out = {}
-        for channel in self.channels:
-            query = (
-                sa.select(sa.func.count())
-                .select_from(deliveries)
-                .where(
-                    deliveries.c.channel == channel,
-                    deliveries.c.state == "pending",
-                    sa.not_(self._via_matches(channel)),
-                )
-            )
-            if publication_id is not None:
-                query = query.where(deliveries.c.publication_id == publication_id)
-            with self.engine.connect() as conn:
-                count = int(conn.execute(query).scalar() or 0)
-            if count:
-                out[channel] = count
-        return out
-
-    def _next_due(self, channel: str, publication_id: int | None) -> dt.datetime | None:
-        query = sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(
-            deliveries.c.channel == channel,
-            deliveries.c.state == "pending",
-            self._via_matches(channel),
-        )
-        if publication_id is not None:
-            query = query.where(deliveries.c.publication_id == publication_id)
-        with self.engine.connect() as conn:
-            found: dt.datetime | None = conn.execute(query).scalar()
-        if found is not None and found.tzinfo is None:
-            found = found.replace(tzinfo=dt.UTC)
-        return found
+        vias = {name: channel.via for name, channel in self.channels.items()}
+        return due.waiting_elsewhere(self.engine, vias, publication_id)
 
     async def _work(
         self,
@@ -362,7 +151,7 @@ class Sender:
         width = max(1, self.concurrency.get(name, 1))
         gate = asyncio.Semaphore(width)
 
-        async def one(row: _Due) -> bool:
+        async def one(row: Due) -> bool:
             async with gate:
                 return await self._deliver(name, channel, row, report)
 
@@ -370,7 +159,7 @@ class Sender:
             self._renew()
             if self._paused(report):
                 return
-            rows = self._due(name, publication_id)
+            rows = due.due(self.engine, name, channel.via, publication_id, self.clock(), BATCH)
             if rows:
                 limited = False
                 # Posts to the public chat or account go one at a time, in order, and a rate
@@ -389,13 +178,13 @@ class Sender:
                 # query sent the next delivery at once: the limit is the account's (Telegram
                 # lengthens the wait of a bot that keeps sending) and the editions lost their
                 # order. The rate-limited delivery is the one due first.
-            due = self._next_due(name, publication_id)
-            if due is None:
+            then = due.next_due(self.engine, name, channel.via, publication_id)
+            if then is None:
                 return
-            if due - started > self.max_wait:
-                report.waiting_until = max(report.waiting_until or due, due)
+            if then - started > self.max_wait:
+                report.waiting_until = max(report.waiting_until or then, then)
                 return
-            await self.sleep(max(0.0, (due - self.clock()).total_seconds()))
+            await self.sleep(max(0.0, (then - self.clock()).total_seconds()))
 
     def _renew(self) -> None:
         # A long fan-out outlives the lease's first term; losing it means another process
@@ -406,20 +195,37 @@ class Sender:
             raise SenderBusy(f"the sending lease was taken over by {holder}; stopping")
         self._renewed_at = now
 
+    def _paused(self, report: Report) -> bool:
+        # Checked before every delivery: a pause stops even a fan-out already under way.
+        with self.engine.connect() as conn:
+            found = self._pause_in(conn)
+        if found is not None:
+            report.paused = found
+        return found is not None
+
+    def _pause_in(self, conn: sa.Connection) -> str | None:
+        """The pause in force, if any; one cheap query on `conn` when there is none (usual)."""
+        if conn.execute(_PAUSE_SET).first() is None:
+            return None
+        from bot import control
+
+        found = control.current_pause(self.engine, self.clock())
+        return found.describe() if found else None
+
     async def _fan_out(
         self,
         name: str,
         channel: Channel,
-        rows: list[_Due],
+        rows: list[Due],
         report: Report,
         width: int,
-        one: Callable[[_Due], Awaitable[bool]],
+        one: Callable[[Due], Awaitable[bool]],
     ) -> None:
         """Subscribers' deliveries: `width` workers, each with one claimed delivery at a time.
 
         A worker hands the ledger what it sent and gets its next delivery, claimed; the ledger
         writes the results and the claims of all the workers waiting in one transaction while
-        the other workers' messages are on the wire (see `_Ledger`).
+        the other workers' messages are on the wire (see `bot.publish.ledger`).
         """
         # A resumed thread (parts already out) or a budgeted channel: one at a time, as always.
         odd = [row for row in rows if row.ids != "[]" or name in self.budgets]
@@ -433,7 +239,9 @@ class Sender:
             if row.edition_id not in parsed:
                 parsed[row.edition_id] = Payload.from_json(json.loads(row.payload))
         count = min(width, len(rows))
-        ledger = _Ledger(self, name, rows, parsed, report, count)
+        langs = {edition: payload.lang for edition, payload in parsed.items()}
+        desk = _Desk(self, name, report)
+        ledger = Ledger(self.engine, self.clock, desk, rows, langs, count)
         workers = [
             asyncio.ensure_future(self._worker(name, channel, ledger, parsed, report))
             for _ in range(count)
@@ -451,7 +259,7 @@ class Sender:
         self,
         name: str,
         channel: Channel,
-        ledger: _Ledger,
+        ledger: Ledger,
         parsed: Mapping[int | None, Payload],
         report: Report,
     ) -> None:
@@ -459,7 +267,9 @@ class Sender:
         try:
             row = await ledger.exchange(None)
             while row is not None:
-                landed = await self._send_claimed(name, channel, row, parsed, report)
+                payload = self._addressed(name, row, parsed[row.edition_id])
+                got = await self._send(name, channel, row, payload, [], report)
+                landed = Landed(row, payload.lang, got) if isinstance(got, list) else None
                 row = await ledger.exchange(landed)
         except BaseException:
             ledger.stop()  # before any other task runs: nothing more is claimed
@@ -467,399 +277,108 @@ class Sender:
         finally:
             ledger.retire()
 
-    async def _send_claimed(
-        self,
-        name: str,
-        channel: Channel,
-        row: _Due,
-        parsed: Mapping[int | None, Payload],
-        report: Report,
-    ) -> _Landed | None:
-        """One delivery, already `sending`: what landed, or None (its failure is recorded)."""
-        base = parsed[row.edition_id]
-        extra = dict(base.extra)
-        if name == "email" and row.token:
-            extra = {"unsubscribe_url": self.unsubscribe_url(row.token)}
-        payload = replace(base, target=row.target, extra=extra)
-        progress = _Progress(self, row.id, [], len(payload.parts))
-        self._attempting[row.id] = row
-        try:
-            ids = await channel.publish(payload, [], progress)
-        except _KNOWN as exc:
-            self._failed(report, name, row, payload.lang, progress.ids, exc)
-            return None
-        finally:
-            self._attempting.pop(row.id, None)
-        return _Landed(row, payload.lang, ids)
-
-    def _book(
-        self, conn: sa.Connection, landed: list[_Landed], wanted: int, rows: deque[_Due]
-    ) -> _Booked:
-        """Within `conn`'s transaction: write `landed` as sent, claim up to `wanted` of `rows`."""
-        if self.clock() - self._renewed_at >= RENEW_EVERY:
-            self._renew()
-        # Checked before every claim: a pause stops even a fan-out already under way.
-        paused = self._pause_in(conn) if wanted and rows else None
-        booked = _Booked([], [], paused)
-        now = self.clock()
-        if landed:
-            conn.execute(
-                _SENT,
-                [{"b_id": i.row.id, "b_ids": json.dumps(i.ids), "b_at": now} for i in landed],
-            )
-        while paused is None and len(booked.claimed) < wanted and rows:
-            take: list[_Due] = []
-            while rows and len(take) < wanted - len(booked.claimed):
-                row = rows.popleft()
-                (take if row.status == "active" else booked.cancelled).append(row)
-            got = self._claim(conn, [row.id for row in take], now) if take else set()
-            booked.claimed.extend(row for row in take if row.id in got)
-        if booked.cancelled:
-            ids = [row.id for row in booked.cancelled]
-            conn.execute(_CANCEL, {"b_ids": ids, "b_at": now, "b_error": _CANCELLED})
-        return booked
-
-    def _pause_in(self, conn: sa.Connection) -> str | None:
-        """The pause in force, if any; one cheap query on `conn` when there is none (usual)."""
-        if conn.execute(_PAUSE_SET).first() is None:
-            return None
-        from bot import control
-
-        found = control.current_pause(self.engine, self.clock())
-        return found.describe() if found else None
-
-    def _claim(self, conn: sa.Connection, ids: list[int], now: dt.datetime) -> set[int]:
-        """Mark these pending deliveries `sending`; the ids this run got."""
-        count = conn.execute(_CLAIM, [{"b_id": i, "b_at": now} for i in ids]).rowcount
-        if count == len(ids) and self.engine.dialect.supports_sane_multi_rowcount:
-            return set(ids)
-        # Some were no longer pending. Within the lease nobody else claims: those `sending`
-        # now are this claim's.
-        return set(
-            conn.execute(
-                sa.select(deliveries.c.id).where(
-                    deliveries.c.id.in_(ids), deliveries.c.state == "sending"
-                )
-            ).scalars()
-        )
-
-    async def _deliver(self, name: str, channel: Channel, row: _Due, report: Report) -> bool:
-        """One attempt; False when the channel asked us to slow down or the bot is paused."""
-        self._attempting[row.id] = row
-        try:
-            return await self._attempt(name, channel, row, report)
-        finally:
-            del self._attempting[row.id]
-
-    async def _attempt(self, name: str, channel: Channel, row: _Due, report: Report) -> bool:
+    async def _deliver(self, name: str, channel: Channel, row: Due, report: Report) -> bool:
+        """One delivery on its own; False when the channel asked to slow down or on a pause."""
         if self._paused(report):
             return False
-        delivery_id, target, attempts = row.id, row.target, row.attempts
-        data = json.loads(row.payload)
-        data["target"] = target
-        if row.subscriber_id is not None:
-            if row.status != "active":
-                self._finish(
-                    report,
-                    delivery_id,
-                    name,
-                    target,
-                    data["lang"],
-                    "cancelled",
-                    _CANCELLED,
-                )
-                return True
-            if name == "email" and row.token:
-                data["extra"] = {"unsubscribe_url": self.unsubscribe_url(row.token)}
-        payload = Payload.from_json(data)
+        base = Payload.from_json(json.loads(row.payload))
+        if row.subscriber_id is not None and row.status != "active":
+            with self.engine.begin() as conn:
+                transitions.cancel(conn, [row.id], self.clock())
+            self._tell(report, name, row, base.lang, "cancelled", transitions.CANCELLED)
+            return True
+        payload = self._addressed(name, row, base)
         done: list[str] = json.loads(row.ids)
         # Only the parts still to send: those already out (a thread resumed after a failure)
         # are counted in today's use by the budget, and must not be paid for twice.
         rest = replace(payload, parts=payload.parts[len(done) :])
         refusal = self.budgets[name].refusal(rest, self.clock()) if name in self.budgets else None
         if refusal:
-            self._finish(report, delivery_id, name, target, payload.lang, "failed", refusal)
+            with self.engine.begin() as conn:
+                transitions.finish(conn, row.id, "failed", refusal, None, self.clock())
+            self._tell(report, name, row, payload.lang, "failed", refusal)
             return True
         with self.engine.begin() as conn:
-            claimed = conn.execute(
-                deliveries.update()
-                .where(deliveries.c.id == delivery_id, deliveries.c.state == "pending")
-                .values(
-                    state="sending",
-                    attempts=attempts + 1,
-                    inflight_part=len(done),
-                    updated_at=self.clock(),
-                )
-            ).rowcount
-        if claimed != 1:
-            return True  # someone else took it
-        progress = _Progress(self, delivery_id, done, len(payload.parts))
-        try:
-            ids = await channel.publish(payload, list(done), progress)
-        except _KNOWN as exc:
-            return self._failed(report, name, row, payload.lang, progress.ids, exc)
-        self._finish(
-            report, delivery_id, name, target, payload.lang, "sent", " ".join(ids), ids, sent=True
-        )
-        return True
+            if not transitions.claim(conn, [row.id], self.clock(), part=len(done)):
+                return True  # someone else took it
+        got = await self._send(name, channel, row, payload, done, report)
+        if isinstance(got, list):
+            with self.engine.begin() as conn:
+                transitions.sent(conn, [(row.id, got)], self.clock())
+            self._tell(report, name, row, payload.lang, "sent", " ".join(got))
+        return not isinstance(got, RateLimited)
 
-    def _failed(
-        self, report: Report, name: str, row: _Due, lang: str, ids: list[str], exc: Exception
-    ) -> bool:
-        """Record what a channel's error means for this delivery; False for a rate limit."""
-        delivery_id, target, attempts = row.id, row.target, row.attempts
-        if isinstance(exc, RateLimited):
-            retry = self.clock() + dt.timedelta(seconds=exc.retry_after)
-            self._retry(delivery_id, ids, str(exc), retry)
-            self._emit(
-                report,
-                delivery_id,
-                name,
-                target,
-                lang,
-                "pending",
-                f"rate limited; retrying at {retry:%H:%M:%S} UTC",
-            )
-            return False
-        if isinstance(exc, TemporaryFailure):
-            if attempts + 1 >= self.max_attempts:
-                self._finish(
-                    report,
-                    delivery_id,
-                    name,
-                    target,
-                    lang,
-                    "failed",
-                    f"{exc} (gave up after {self.max_attempts} attempts)",
-                    ids,
-                )
-            else:
-                delay = min(3600, 5 * 2**attempts)
-                retry = self.clock() + dt.timedelta(seconds=delay)
-                self._retry(delivery_id, ids, str(exc), retry)
-                self._emit(
-                    report,
-                    delivery_id,
-                    name,
-                    target,
-                    lang,
-                    "pending",
-                    f"{exc}; retrying at {retry:%H:%M:%S} UTC",
-                )
-            return True
-        if isinstance(exc, RecipientGone):
-            # Never retried forever: the person blocked the bot or the address is gone.
-            if row.subscriber_id is not None:
+    def _addressed(self, name: str, row: Due, base: Payload) -> Payload:
+        """The edition as this delivery's recipient gets it, with their own unsubscribe link."""
+        if name == "email" and row.token:
+            extra = {"unsubscribe_url": self.unsubscribe_url(row.token)}
+            return replace(base, target=row.target, extra=extra)
+        return replace(base, target=row.target, extra=dict(base.extra))
+
+    async def _send(
+        self,
+        name: str,
+        channel: Channel,
+        row: Due,
+        payload: Payload,
+        done: list[str],
+        report: Report,
+    ) -> list[str] | ChannelError:
+        """A claimed delivery to the channel: every id, or the error (already recorded)."""
+        progress = transitions.PartProgress(
+            self.engine, self.clock, row.id, done, len(payload.parts)
+        )
+        try:
+            return await channel.publish(payload, list(done), progress)
+        except KNOWN as exc:
+            if isinstance(exc, RecipientGone) and row.subscriber_id is not None:
                 from bot.subscribers.store import deactivate
 
                 deactivate(self.engine, row.subscriber_id, self.clock())
-            self._finish(
-                report,
-                delivery_id,
-                name,
-                target,
-                lang,
-                "failed",
-                f"{exc} (subscriber deactivated)",
-                ids,
-            )
-            return True
-        if isinstance(exc, Rejected):
-            self._finish(report, delivery_id, name, target, lang, "failed", str(exc), ids)
-            return True
-        self._finish(report, delivery_id, name, target, lang, "unknown", str(exc), ids)
-        return True  # Uncertain: it may have gone out
+            with self.engine.begin() as conn:
+                state, detail = transitions.after_error(
+                    conn, row.id, row.attempts, progress.ids, exc, self.clock(), self.max_attempts
+                )
+            self._tell(report, name, row, payload.lang, state, detail)
+            return exc
 
-    def _retry(self, delivery_id: int, ids: list[str], error: str, when: dt.datetime) -> None:
-        self._update(
-            delivery_id,
-            state="pending",
-            ids=json.dumps(ids),
-            error=error,
-            inflight_part=None,
-            next_attempt_at=when,
-        )
-
-    def _finish(
-        self,
-        report: Report,
-        delivery_id: int,
-        channel: str,
-        target: str,
-        lang: str,
-        state: str,
-        detail: str,
-        ids: list[str] | None = None,
-        sent: bool = False,
+    def _tell(
+        self, report: Report, name: str, row: Due, lang: str, state: str, detail: str
     ) -> None:
-        values: dict[str, object] = {
-            "state": state,
-            "inflight_part": None,
-            "error": None if sent else detail,
-        }
-        if ids is not None:
-            values["ids"] = json.dumps(ids)
-        if sent:
-            values["sent_at"] = self.clock()
-        self._update(delivery_id, **values)
-        self._emit(report, delivery_id, channel, target, lang, state, detail)
-
-    def _emit(
-        self,
-        report: Report,
-        delivery_id: int,
-        channel: str,
-        target: str,
-        lang: str,
-        state: str,
-        detail: str,
-        row: _Due | None = None,
-    ) -> None:
-        row = row or self._attempting.get(delivery_id)
         outcome = Outcome(
-            delivery_id,
-            channel,
-            target,
-            lang,
-            state,
-            detail,
-            row.publication_id if row else None,
-            row.subscriber_id if row else None,
+            row.id, name, row.target, lang, state, detail, row.publication_id, row.subscriber_id
         )
-        report.states[state] += 1
+        self._emit(report, outcome)
+
+    def _emit(self, report: Report, outcome: Outcome) -> None:
+        report.states[outcome.state] += 1
         self._announced.add(outcome.publication_id)
-        if not (state == "sent" and outcome.subscriber_id is not None):
+        if not (outcome.state == "sent" and outcome.subscriber_id is not None):
             report.outcomes.append(outcome)
         if self.on_outcome:
             self.on_outcome(outcome)
 
 
-class _Ledger:
-    """Group commit for the workers of one fan-out.
+@dataclass
+class _Desk:
+    """One channel's fan-out, as its ledger sees the sender: what it tells goes in `report`."""
 
-    A worker that is done with a delivery asks for its next one (`exchange`). One transaction
-    serves the workers waiting: it writes their results (`sent`) and claims one delivery for
-    each, so each commit (an fsync on SQLite) serves several messages while the other workers'
-    messages stay on the wire. A worker never holds more than one delivery `sending` (the claim
-    of its next and the result of its last are one transaction), and it sends only what a
-    committed claim gave it. The transaction runs on the event loop: with its commit in a
-    thread, the hand-offs cost more CPU than the wait they hid (docs/PERFORMANCE.md).
-    """
+    sender: Sender
+    name: str
+    report: Report
 
-    def __init__(
-        self,
-        sender: Sender,
-        name: str,
-        rows: list[_Due],
-        parsed: Mapping[int | None, Payload],
-        report: Report,
-        workers: int,
-    ) -> None:
-        self._sender, self._name, self._parsed, self._report = sender, name, parsed, report
-        self._rows = deque(rows)  # not yet claimed
-        self._waiting: list[tuple[_Landed | None, asyncio.Future[_Due | None]]] = []
-        self._committing: asyncio.Future[None] | None = None
-        self._timer: asyncio.TimerHandle | None = None
-        self._running = workers
-        self._stopped = False
+    def keep_lease(self) -> None:
+        if self.sender.clock() - self.sender._renewed_at >= RENEW_EVERY:
+            self.sender._renew()
 
-    async def exchange(self, landed: _Landed | None) -> _Due | None:
-        """Record `landed`, if any; the next delivery to send (claimed), or None when done."""
-        future: asyncio.Future[_Due | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((landed, future))
-        self._kick()
-        return await future
+    def pause_in(self, conn: sa.Connection) -> str | None:
+        return self.sender._pause_in(conn)
 
-    def retire(self) -> None:
-        """A worker has ended: the others no longer wait for it."""
-        self._running -= 1
-        self._kick()
+    def is_first(self, publication_id: int | None) -> bool:
+        return publication_id not in self.sender._announced
 
-    def stop(self) -> None:
-        """Claim nothing more; results still handed in are written."""
-        self._stopped = True
-        self._kick()
+    def tell(self, row: Due, lang: str, state: str, detail: str) -> None:
+        self.sender._tell(self.report, self.name, row, lang, state, detail)
 
-    async def close(self) -> None:
-        """Stop claiming and wait until every result handed in is written."""
-        self.stop()
-        while self._committing is not None:
-            await self._committing
-
-    def _kick(self) -> None:
-        # Each transaction costs about as much CPU as sending a message, so one waits until half
-        # the workers still running want it, or GATHER_SECONDS at most when the others are slow.
-        if self._committing is not None or not self._waiting:
-            return  # a transaction is under way: those waiting are served after it
-        if self._stopped or len(self._waiting) >= max(1, (self._running + 1) // 2):
-            self._start()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(GATHER_SECONDS, self._start)
-
-    def _start(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        if self._committing is None and self._waiting:
-            # A task, so that every worker ready in this turn of the loop joins it.
-            self._committing = asyncio.ensure_future(self._commit_waiting())
-
-    async def _commit_waiting(self) -> None:
-        batch, self._waiting = self._waiting, []
-        try:
-            self._commit(batch)
-        except Exception as exc:
-            # The database failed (locked past its timeout…): every worker gets the error, so
-            # the fan-out stops; their deliveries stay `sending`.
-            self._stopped = True
-            for _, future in batch + self._waiting:
-                if not future.done():
-                    future.set_exception(exc)
-            self._waiting = []
-        finally:
-            self._committing = None
-        self._kick()  # those who came meanwhile
-
-    def _commit(self, batch: list[tuple[_Landed | None, asyncio.Future[_Due | None]]]) -> None:
-        landed = [item for item, _ in batch if item is not None]
-        # A publication's first outcome is written and told on its own: a watcher
-        # (progress.Tracker) counts what the table holds at the first outcome it hears of,
-        # and then each one after.
-        for first in self._firsts(landed):
-            landed.remove(first)
-            self._transaction([first], 0)
-            self._tell([first])
-        takers = [future for _, future in batch if not future.done()]
-        booked = self._transaction(landed, 0 if self._stopped else len(takers))
-        self._tell(landed)
-        for row in booked.cancelled:
-            lang = self._parsed[row.edition_id].lang
-            self._sender._emit(
-                self._report, row.id, self._name, row.target, lang, "cancelled", _CANCELLED, row
-            )
-        if booked.paused is not None:
-            self._report.paused = booked.paused
-        claimed = iter(booked.claimed)
-        for future in takers:
-            # A taker cancelled meanwhile leaves its claim `sending`, as a crash would.
-            if not future.done():
-                future.set_result(next(claimed, None))
-
-    def _transaction(self, landed: list[_Landed], wanted: int) -> _Booked:
-        with self._sender.engine.begin() as conn:
-            return self._sender._book(conn, landed, wanted, self._rows)
-
-    def _firsts(self, landed: list[_Landed]) -> list[_Landed]:
-        firsts: dict[int | None, _Landed] = {}
-        for item in landed:
-            if item.row.publication_id not in self._sender._announced:
-                firsts.setdefault(item.row.publication_id, item)
-        return list(firsts.values())
-
-    def _tell(self, landed: list[_Landed]) -> None:
-        for item in landed:
-            row = item.row
-            detail = " ".join(item.ids)
-            self._sender._emit(
-                self._report, row.id, self._name, row.target, item.lang, "sent", detail, row
-            )
+    def paused(self, reason: str) -> None:
+        self.report.paused = reason

@@ -13,15 +13,20 @@ import datetime as dt
 import logging
 import socket
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 from bot.app import App
+from bot.calendar.config import Schedule
+from bot.calendar.planner import plan
 from bot.errors import BotError
 from bot.publish import lease
+from bot.publish.lines import outcome_line
+from bot.publish.progress import FanOutPrinter
 from bot.publish.sender import Report, SenderBusy
-from bot.schedule.alerts import admin_alerter
-from bot.schedule.config import Schedule
-from bot.schedule.planner import plan
 from bot.schedule.runner import Runner, TickReport
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 LEASE = "scheduler"
@@ -32,29 +37,24 @@ STANDBY_SECONDS = 15
 Echo = Callable[[str], None]
 
 
-def make_runner(app: App, schedule: Schedule, echo: Echo) -> Runner:
-    """A Runner whose sends and alerts go through the configured (or folder) channels."""
-    from bot.cli.publish_cmd import print_outcome
-    from bot.publish.progress import FanOutPrinter
-    from bot.publish.service import make_sender, wire
+def make_runner(runtime: Runtime, echo: Echo) -> Runner:
+    """A Runner whose sends go through the configured (or folder) channels, logged as lines."""
 
     async def send() -> Report:
-        wired = wire(app, ["x", "telegram", "email"])
+        # A daemon's log is not a terminal: FanOutPrinter writes a line per tenth of a fan-out.
+        printer = FanOutPrinter(
+            runtime.app.engine, lambda o: echo(outcome_line(o)), _lines(echo), terminal=False
+        )
         try:
-            # A daemon's log is not a terminal: FanOutPrinter writes a line per tenth of a fan-out.
-            printer = FanOutPrinter(app.engine, print_outcome, _lines(echo), terminal=False)
-            try:
-                return await make_sender(app, wired, printer).run()
-            finally:
-                printer.finish()
+            report, _ = await runtime.send(None, printer)
+            return report
         except SenderBusy as exc:
             echo(f"not sending this time: {exc}")
             return Report()
         finally:
-            for channel in wired.channels.values():
-                await channel.close()
+            printer.finish()
 
-    return Runner(app, schedule, send=send, alerter=admin_alerter(app, schedule))
+    return runtime.runner(send)
 
 
 def _lines(echo: Echo) -> Callable[[str], None]:
@@ -86,19 +86,17 @@ class _Quiet:
     """uvicorn.Server without its own signal handling: `bot run` owns SIGINT and SIGTERM."""
 
     @staticmethod
-    def make(app: App) -> object:
+    def make(runtime: Runtime) -> object:
         import uvicorn
-
-        from bot.web.app import build_web
 
         class Server(uvicorn.Server):
             @contextlib.contextmanager
             def capture_signals(self) -> Iterator[None]:
                 yield
 
-        web = app.settings.file.web
+        web = runtime.app.settings.file.web
         config = uvicorn.Config(
-            build_web(app, app.clock),
+            runtime.web(),
             host=web.host,
             port=web.port,
             log_level="warning",
@@ -109,8 +107,9 @@ class _Quiet:
         return Server(config)
 
 
-async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -> None:
+async def serve(runtime: Runtime, stop: asyncio.Event, echo: Echo) -> None:
     """Run until `stop` is set: standby until the lease is ours, then keep the calendar."""
+    app, schedule = runtime.app, runtime.schedule
     owner = lease.new_owner()
     announced = False
     while not stop.is_set():
@@ -137,16 +136,14 @@ async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -
         ) from None
     echo("Active: keeping the calendar.")
     show_schedule(app, schedule, echo)
-    runner = make_runner(app, schedule, echo)
-    server = _Quiet.make(app)
+    runner = make_runner(runtime, echo)
+    server = _Quiet.make(runtime)
     web_task = asyncio.create_task(server.serve(sockets=[listener]))  # type: ignore[attr-defined]
     echo(f"Web page: http://{web.host}:{listener.getsockname()[1]}/  (health: /health)")
     lost = asyncio.Event()
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
     # Only the active process polls Telegram: two pollers of one token get 409 Conflict.
-    from bot.telegram_bot.application import build_application, run_bot
-
     running: list[AsyncIOScheduler] = []  # the scheduler, once started
 
     def tick_now() -> None:
@@ -156,9 +153,9 @@ async def serve(app: App, schedule: Schedule, stop: asyncio.Event, echo: Echo) -
                 started.modify_job("tick", next_run_time=dt.datetime.now(dt.UTC))
 
     # Staff's /postnow sends through the scheduler's sender, in this same event loop.
-    telegram = build_application(app, send=runner.send, approved=tick_now)
+    telegram = runtime.telegram(send=runner.send, approved=tick_now)
     bot_stop = asyncio.Event()
-    bot_task = asyncio.create_task(run_bot(telegram, bot_stop)) if telegram else None
+    bot_task = asyncio.create_task(telegram(bot_stop)) if telegram else None
     if bot_task is not None:
         echo("Telegram bot: answering subscribers (/start, /subscribe, /stop, /latest).")
 

@@ -12,23 +12,27 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from bot import control
+from bot.alerts import Alerter
 from bot.app import App
-from bot.approvals import gate, notify
-from bot.approvals import store as approval_store
-from bot.approvals.store import Request
+from bot.calendar.config import Entry, Schedule
+from bot.calendar.planner import Planned, occasion_of, plan
 from bot.compose.context import Occasion
-from bot.compose.drafts import Draft, Failure
-from bot.occasions import anniversary_on
-from bot.publish.outbox import publish
 from bot.publish.sender import Report
-from bot.schedule.alerts import Alerter
-from bot.schedule.config import Entry, Schedule
-from bot.schedule.planner import Planned, plan
-from bot.store.schema import figure_snapshots, figure_values, occasion_log, publications
+from bot.publishing.decision import Ask, Decision
+from bot.publishing.service import Publisher
+from bot.store.schema import figure_snapshots, figure_values, occasion_log
 
 LOOKBACK_LIMIT = dt.timedelta(days=31)
 # Occasion states that are looked at again on every tick until their grace runs out.
 WAITING = ("held", "awaiting")
+# How the occasion log names what the publisher decided.
+_STATES = {
+    "no-channel": "failed",
+    "uncomposable": "failed",
+    "stale": "held",
+    "awaiting": "awaiting",
+    "rejected": "rejected",
+}
 
 
 @dataclass
@@ -49,11 +53,13 @@ class Runner:
         self,
         app: App,
         schedule: Schedule,
+        publisher: Publisher,
         send: Callable[[], Awaitable[Report]] | None = None,
         alerter: Alerter | None = None,
     ) -> None:
         self.app = app
         self.schedule = schedule
+        self.publisher = publisher
         self.send = send
         self.alerter = alerter
 
@@ -144,7 +150,7 @@ class Runner:
         paused: bool,
         report: TickReport,
     ) -> None:
-        if self._published(p.key):
+        if self.publisher.published(p.key):
             return
         logged = self._log_state(p.key)
         if logged == "missed":
@@ -169,43 +175,34 @@ class Runner:
             return
         if paused:
             return
-        occasion = self.occasion(p)
-        message = self.app.composer.message(p.message)
-        editions = self.app.composer.compose(message, occasion, None, list(p.channels))
-        failures = [e for e in editions if isinstance(e, Failure)]
-        if failures:
-            reasons = "; ".join(f"{f.channel}/{f.lang}: {f.reason}" for f in failures)
-            await self._record(p, "failed", f"cannot be composed: {reasons}", now, alert=True)
-            report.lines.append(f"{p.key}: cannot be composed: {reasons}")
-            return
-        drafts = [e for e in editions if isinstance(e, Draft)]
-        stale = self.stale(drafts, p, message.settings.max_figure_age_days)
-        if stale:
-            await self._record(p, "held", stale, now, alert=True)
-            report.held.append(p.key)
-            report.lines.append(f"{p.key}: held: {stale}")
-            return
-        approved_by = await self._approval(p, message.settings.approval, drafts, now, report)
-        if approved_by is None:
-            return
-        from bot.publish.service import targets, via
+        decision = await self.publisher.publish(self._ask(p))
+        await self._present(p, decision, now, report)
 
-        created = publish(
-            self.app.engine,
-            occasion,
-            drafts,
-            targets(self.app, list(p.channels)),
-            now=now,
-            created_by=f"scheduler, approved by {approved_by}" if approved_by else "scheduler",
-            email_via=via(self.app, "email"),
-            telegram_via=via(self.app, "telegram"),
-            topic=message.settings.topic,
-        )
-        await self._record(
-            p, "published", f"publication #{created.publication_id}", now, alert=False
-        )
-        report.published.append(p.key)
-        report.lines.append(f"{p.key}: publication #{created.publication_id}")
+    async def _present(
+        self, p: Planned, decision: Decision, now: dt.datetime, report: TickReport
+    ) -> None:
+        """Record the publisher's answer in the occasion log; tell the admins once."""
+        verdict, reason = decision.verdict, decision.reason
+        if verdict in ("already", "paused"):
+            return
+        if verdict == "published" and decision.created is not None:
+            number = decision.created.publication_id
+            await self._record(p, "published", f"publication #{number}", now, alert=False)
+            report.published.append(p.key)
+            report.lines.append(f"{p.key}: publication #{number}")
+            for note in decision.notes:
+                if "budget" in note or "turned off" in note:
+                    report.lines.append(f"{p.key}: {note}")
+            return
+        state = _STATES[verdict]
+        detail = reason if verdict != "stale" else f"held: {reason}"
+        buttons = decision.buttons if verdict == "awaiting" else ()
+        changed = await self._record(p, state, reason, now, alert=True, buttons=buttons)
+        if state in ("held", "awaiting"):
+            report.held.append(p.key)
+        # A line when something changed, not the same line on every tick.
+        if changed:
+            report.lines.append(f"{p.key}: {detail}")
 
     # -- approvals ----------------------------------------------------------------------
     async def _ask_ahead(self, now: dt.datetime, report: TickReport) -> None:
@@ -213,19 +210,16 @@ class Runner:
         ahead = self._ask_hours()
         if ahead is None:
             return
-        coming = plan(self.schedule, self.app.settings, now, now + ahead)
-        for p in coming:
+        for p in plan(self.schedule, self.app.settings, now, now + ahead):
             message = self.app.composer.message(p.message)
-            needed = message.settings.approval
-            if not needed or p.at - now > dt.timedelta(hours=message.settings.approval_ask_hours):
+            if not message.settings.approval:
                 continue
-            if self._published(p.key):
+            if p.at - now > dt.timedelta(hours=message.settings.approval_ask_hours):
                 continue
-            editions = self.app.composer.compose(message, self.occasion(p), None, list(p.channels))
-            drafts = [e for e in editions if isinstance(e, Draft)]
-            if len(drafts) != len(editions):
-                continue  # reported when it is due; there is nothing to approve yet
-            await self._request(p, needed, drafts, now, report)
+            decision = await self.publisher.ask_approval(self._ask(p))
+            if decision.asked:
+                number = decision.request.id if decision.request else "?"
+                report.lines.append(f"{p.key}: approval request #{number} sent to the admins")
 
     def _ask_hours(self) -> dt.timedelta | None:
         hours = [
@@ -235,97 +229,21 @@ class Runner:
         ]
         return dt.timedelta(hours=max(hours)) if hours else None
 
-    async def _request(
-        self, p: Planned, needed: int, drafts: list[Draft], now: dt.datetime, report: TickReport
-    ) -> Request:
-        request, ask = gate.ensure(
-            self.app.engine,
-            key=p.key,
-            message=p.message,
-            needed=needed,
+    def _ask(self, p: Planned) -> Ask:
+        return Ask(
+            p.message,
+            "schedule",
+            "scheduler",
+            occasion=self.occasion(p),
+            channels=list(p.channels),
             due_at=p.at,
-            drafts=drafts,
-            now=now,
         )
-        if ask is not None:
-            report.lines.append(f"{p.key}: approval request #{request.id} sent to the admins")
-            if self.alerter is not None:
-                await self.alerter.tell(
-                    f"Approval needed: {p.message} (#{request.id})",
-                    notify.ask_texts(ask, self.app.settings.tz),
-                    notify.buttons(request),
-                )
-        return request
-
-    async def _approval(
-        self, p: Planned, needed: int, drafts: list[Draft], now: dt.datetime, report: TickReport
-    ) -> str | None:
-        """Who approved ("" when none is needed); None while held or rejected."""
-        if not needed:
-            return ""
-        request = await self._request(p, needed, drafts, now, report)
-        if request.state == "rejected":
-            detail = f"rejected (#{request.id}): {request.reason}; it will not be posted"
-            await self._record(p, "rejected", detail, now, alert=True)
-            report.lines.append(f"{p.key}: {detail}")
-            return None
-        with self.app.engine.connect() as conn:
-            last = approval_store.last_figure_changer(conn)
-        if not request.approved(last):
-            approvers = request.approvers(last)
-            detail = notify.reminder(request, approvers, self.app.settings.tz)
-            await self._record(
-                p, "awaiting", detail, now, alert=True, buttons=notify.buttons(request)
-            )
-            report.held.append(p.key)
-            report.lines.append(f"{p.key}: {detail}")
-            return None
-        return ", ".join(request.approvers(last))
 
     def occasion(self, p: Planned) -> Occasion:
-        anniversary = None
-        if p.kind == "anniversary" and p.event:
-            anniversary = anniversary_on(self.app.settings.file.events[p.event].date, p.local_date)
-        figure, threshold = _figure_of(p)
-        return Occasion(
-            p.message,
-            p.local_date,
-            anniversary,
-            p.event,
-            kind=p.kind,
-            planned_key=p.key,
-            days=p.days,
-            figure=figure,
-            threshold=threshold,
-            names=p.names,
-        )
-
-    @staticmethod
-    def stale(drafts: list[Draft], p: Planned, max_days: int | None) -> str | None:
-        if max_days is None:
-            return None
-        dated = [
-            u for d in drafts for u in d.figures if u.period_start is None and not u.derived_from
-        ]
-        if not dated:
-            return None
-        oldest = min(dated, key=lambda u: u.as_of)
-        age = (p.local_date - oldest.as_of).days
-        if age <= max_days:
-            return None
-        return (
-            f"figures too old: {oldest.key} is as of {oldest.as_of} ({age} days; "
-            f"{p.message} allows {max_days}). Enter fresh figures to release it"
-        )
+        """The occasion a planned post is composed for."""
+        return occasion_of(p, self.app.settings)
 
     # -- records -----------------------------------------------------------------------
-    def _published(self, key: str) -> bool:
-        with self.app.engine.connect() as conn:
-            return (
-                conn.execute(sa.select(publications.c.id).where(publications.c.key == key)).first()
-                is not None
-            )
-
     def _log_state(self, key: str) -> str | None:
         with self.app.engine.connect() as conn:
             state: str | None = conn.execute(
@@ -341,14 +259,16 @@ class Runner:
         now: dt.datetime,
         alert: bool,
         buttons: tuple[tuple[str, str], ...] = (),
-    ) -> None:
+    ) -> bool:
+        """Write the occasion's state; alert once per state. True when state or detail changed."""
         with self.app.engine.begin() as conn:
             row = conn.execute(
-                sa.select(occasion_log.c.state, occasion_log.c.alerted).where(
-                    occasion_log.c.key == p.key
-                )
+                sa.select(
+                    occasion_log.c.state, occasion_log.c.alerted, occasion_log.c.detail
+                ).where(occasion_log.c.key == p.key)
             ).first()
             told = bool(row and row.alerted and row.state == state)
+            changed = row is None or row.state != state or row.detail != detail
             values = {
                 "message": p.message,
                 "due_at": p.at,
@@ -365,6 +285,7 @@ class Runner:
                 )
         if alert and not told and self.alerter is not None:
             await self.alerter.alert(f"{p.key}: {detail}", buttons)
+        return changed
 
 
 def _duration(span: dt.timedelta) -> str:
@@ -375,11 +296,3 @@ def _duration(span: dt.timedelta) -> str:
     if minutes or not (days or hours):
         parts.append(f"{minutes} min")
     return " ".join(part for part in parts if part)
-
-
-def _figure_of(p: Planned) -> tuple[str | None, int | None]:
-    # A figure milestone's key is milestone/FIGURE/THRESHOLD.
-    parts = p.key.split("/")
-    if p.kind == "milestone" and len(parts) == 3 and parts[2].isdigit():
-        return parts[1], int(parts[2])
-    return None, None

@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.subscribers.choices import ALL_TOPICS
+from bot.topics import ALL_TOPICS
 
 
 class UTCDateTime(sa.types.TypeDecorator[dt.datetime]):

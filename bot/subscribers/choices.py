@@ -1,6 +1,14 @@
 """What a subscriber can choose. Kept free of heavy imports: `bot --help` loads it."""
 
-CHANNELS = ("email", "telegram")
+from bot.topics import TOPICS
+
+__all__ = ["LANGS", "TOPICS", "channels"]
+
 LANGS = ("en", "my")
-TOPICS = ("statements", "weekly-digest", "daily-briefing")
-ALL_TOPICS = ",".join(TOPICS)
+
+
+def channels() -> tuple[str, ...]:
+    """The channels people subscribe to, from the registry (loaded only when asked)."""
+    from bot.channels.registry import SUBSCRIBER_CHANNELS
+
+    return SUBSCRIBER_CHANNELS

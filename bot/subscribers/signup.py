@@ -186,11 +186,11 @@ async def send_email(app: App, payload: Payload) -> bool:
     Never raises: the person has already been answered, so a failure can only be logged
     (masked) for staff; the person can ask again.
     """
-    from bot.publish.service import wire
+    from bot.runtime import build_runtime
 
     masked = mask_address(payload.target)
     try:
-        wired = wire(app, ["email"])
+        wired = build_runtime(app).connect(["email"])
         channel = wired.channels["email"]
     except Exception as exc:  # a bad DKIM key, say: the page must not fail for it
         log.error("confirmation email to %s not sent: %s", masked, _why(exc))

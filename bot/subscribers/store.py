@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from bot.store.schema import deliveries, subscriber_stats, subscribers
-from bot.subscribers.choices import CHANNELS, LANGS, TOPICS
+from bot.subscribers.choices import LANGS, TOPICS, channels
 
-__all__ = ["CHANNELS", "LANGS", "TOPICS"]
+__all__ = ["LANGS", "TOPICS", "channels"]
 BATCH = 1000
 
 
@@ -111,7 +111,7 @@ def add(
 
     A confirmed subscription is active at once; an unconfirmed one waits as `pending`.
     """
-    if channel not in CHANNELS or lang not in LANGS or not topics or set(topics) - set(TOPICS):
+    if channel not in channels() or lang not in LANGS or not topics or set(topics) - set(TOPICS):
         raise ValueError(f"bad subscription: channel {channel!r}, lang {lang!r}, topics {topics!r}")
     status = "active" if confirmed else "pending"
     with engine.begin() as conn:

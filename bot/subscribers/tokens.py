@@ -16,7 +16,8 @@ from pathlib import Path
 
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
 
-from bot.config.settings import Settings, secret
+from bot.config.model import secret
+from bot.config.settings import Settings
 from bot.errors import BotError, ConfigError
 
 CONFIRM_DAYS = 7

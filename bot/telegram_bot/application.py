@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import os
 import traceback
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -31,7 +30,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.config.settings import secret
+from bot.config.model import secret
 from bot.telegram_bot.approvals import ApprovalHandlers
 from bot.telegram_bot.handlers import Context, Handlers
 from bot.telegram_bot.logs import GUARD, guard_logs, scrub
@@ -40,8 +39,8 @@ from bot.telegram_bot.staff_confirm import PREFIX as STAFF_BUTTONS
 from bot.telegram_bot.texts import COMMANDS, both
 
 if TYPE_CHECKING:
-    from bot.app import App
     from bot.publish.sender import Report
+    from bot.runtime import Runtime
 
 BotApplication = Application[
     ExtBot[None], Context, dict[Any, Any], dict[Any, Any], dict[Any, Any], None
@@ -66,7 +65,7 @@ def _request(seconds: float) -> HTTPXRequest:
 
 
 def build_application(
-    app: App,
+    runtime: Runtime,
     send: Callable[[], Awaitable[Report]] | None = None,
     approved: Callable[[], None] | None = None,
 ) -> BotApplication | None:
@@ -77,7 +76,8 @@ def build_application(
     called when an approval request becomes approved: inside `bot run`, it wakes the scheduler,
     so a post approved late goes out at once rather than at the next tick.
     """
-    settings = app.settings.file.channels.telegram
+    app = runtime.app
+    settings = app.settings.channel("telegram")
     if app.rehearsal:
         # A rehearsal must never reach a real platform, and its clock is not today's.
         log.info("telegram bot: off during a rehearsal (BOT_CLOCK_START)")
@@ -87,8 +87,6 @@ def build_application(
         return None
     # Before the Application exists: building the Bot already logs its URL, token included.
     guard_logs(token)
-    # As in bot/channels/telegram.py: PTB warns on every RetryAfter unless this is opted in to.
-    os.environ.setdefault("PTB_TIMEDELTA", "true")
     base_url = settings.base_url.rstrip("/")
     application = (
         ApplicationBuilder()
@@ -108,7 +106,7 @@ def build_application(
         .job_queue(None)
         .build()
     )
-    handlers = Handlers(app, send)
+    handlers = Handlers(runtime, send)
     application.bot_data[_LANGUAGES] = handlers.langs
     add_handlers(application, handlers, approved)
     return application

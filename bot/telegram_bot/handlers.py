@@ -33,6 +33,7 @@ from bot.telegram_bot.texts import LANGUAGE_CHOICE, LANGUAGE_NAMES, both, text
 if TYPE_CHECKING:
     from bot.app import App
     from bot.publish.sender import Report
+    from bot.runtime import Runtime
 
 Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
 CHANNEL = "telegram"
@@ -42,9 +43,12 @@ log = logging.getLogger(__name__)
 class Handlers:
     """The callbacks registered on the Application, sharing the App's database and settings."""
 
-    def __init__(self, app: App, send: Callable[[], Awaitable[Report]] | None = None) -> None:
-        self.app = app
-        self.langs: tuple[str, ...] = tuple(app.settings.file.languages)
+    def __init__(
+        self, runtime: Runtime, send: Callable[[], Awaitable[Report]] | None = None
+    ) -> None:
+        self.runtime = runtime
+        self.app: App = runtime.app
+        self.langs: tuple[str, ...] = tuple(runtime.app.settings.file.languages)
         # Inside `bot run`, the scheduler's own sender (see bot/telegram_bot/staff_posts.py).
         self.send = send
 

@@ -24,13 +24,13 @@ from telegram import Bot, CallbackQuery, Message, Update
 from telegram.error import TelegramError
 
 from bot import control
+from bot.calendar.config import load_schedule
 from bot.errors import BotError
 from bot.figures.entries import unstorable
 from bot.privacy import mask_chat
-from bot.publish.history import recent
+from bot.publish.history import local_time, recent
 from bot.publish.outbox import Created
-from bot.publish.service import local_time
-from bot.schedule.config import load_schedule
+from bot.publishing.decision import Ask
 from bot.status import status_lines
 from bot.subscribers import store
 from bot.telegram_bot.handlers import Context, Handlers
@@ -46,13 +46,14 @@ from bot.telegram_bot.staff_figures import (
 )
 from bot.telegram_bot.staff_posts import (
     PostAction,
-    approval_refusal,
+    approval_check,
     channels,
-    compose_now,
     edition_html,
     languages,
+    preview_now,
     publish_action,
     published_html,
+    refusal_html,
     report_html,
     send_publication,
     summary_html,
@@ -152,8 +153,8 @@ class StaffCommands:
         if not words:
             await request.message.reply_text("Usage: /preview MESSAGE [en|my]")
             return
-        langs = languages(words[1:])
-        composed = await asyncio.to_thread(compose_now, self.app, words[0], langs, None)
+        ask = Ask(words[0], "telegram", request.staff, langs=languages(words[1:]))
+        composed = await asyncio.to_thread(preview_now, self.handlers.runtime, ask)
         await request.message.reply_text(summary_html(composed))
         for edition in composed.editions:
             await request.message.reply_text(edition_html(edition))
@@ -164,23 +165,30 @@ class StaffCommands:
         if not words:
             await request.message.reply_text("Usage: /postnow MESSAGE [x,telegram,email]")
             return
-        asked = channels(words[1:])
-        if await self._paused(request.message.get_bot(), request.message.chat_id):
+        ask = Ask(words[0], "telegram", request.staff, channels=channels(words[1:]))
+        composed = await asyncio.to_thread(preview_now, self.handlers.runtime, ask)
+        if composed.verdict in ("no-channel", "paused"):
+            await request.message.reply_text(refusal_html(composed))
             return
-        composed = await asyncio.to_thread(compose_now, self.app, words[0], None, asked)
         await request.message.reply_text(summary_html(composed))
         for edition in composed.editions:
             await request.message.reply_text(edition_html(edition))
         if composed.failures:
             await request.message.reply_text(
-                f"Not published: {composed.failures} edition(s) cannot be sent as shown."
+                f"Not published: {len(composed.failures)} edition(s) cannot be sent as shown."
             )
             return
-        refused = await approval_refusal(self.app, composed)
-        if refused:
-            await request.message.reply_text(f"Not published: {esc(refused)}.")
+        if composed.verdict != "ready":
+            await request.message.reply_text(refusal_html(composed))
             return
-        buttons = self.pending.ask(PostAction(composed), request.user_id, request.message.chat_id)
+        if composed.message.settings.approval:
+            # Ask (or find) the approvals before offering Confirm, as `bot post-now` does.
+            checked = await approval_check(self.handlers.runtime, composed)
+            if checked.verdict != "ready":
+                await request.message.reply_text(refusal_html(checked))
+                return
+        action = PostAction(ask, composed)
+        buttons = self.pending.ask(action, request.user_id, request.message.chat_id)
         await request.message.reply_text(
             f"Publish <b>{esc(composed.message.name)}</b> for {composed.occasion.on} to "
             f"{', '.join(composed.channels)}? Only you can confirm, within {_MINUTES} minutes.",
@@ -297,27 +305,24 @@ class StaffCommands:
             await context.bot.send_message(chat_id, error_html(exc))
 
     async def _publish(self, bot: Bot, chat_id: int, action: PostAction, by: str) -> None:
-        if await self._paused(bot, chat_id):
+        # The publisher checks everything again (the pause, the channels, an approval
+        # withdrawn since the question) and publishes exactly the editions shown.
+        decision = await publish_action(self.handlers.runtime, action)
+        created = decision.created
+        if created is None:
+            await bot.send_message(chat_id, refusal_html(decision))
             return
-        # Again: an approval may have been withdrawn (rejected) since the question.
-        refused = await approval_refusal(self.app, action.composed)
-        if refused:
-            await bot.send_message(chat_id, f"Not published: {esc(refused)}.")
-            return
-        created = await asyncio.to_thread(publish_action, self.app, action, by)
         await bot.send_message(chat_id, published_html(created))
-        names = list(action.composed.channels)
-        task = asyncio.create_task(self._send_and_report(bot, chat_id, names, created))
+        task = asyncio.create_task(self._send_and_report(bot, chat_id, created))
         self._sending.add(task)
         task.add_done_callback(self._sending.discard)
 
-    async def _send_and_report(
-        self, bot: Bot, chat_id: int, names: list[str], created: Created
-    ) -> None:
+    async def _send_and_report(self, bot: Bot, chat_id: int, created: Created) -> None:
         number = created.publication_id
+        runtime = self.handlers.runtime
         try:
-            note = await send_publication(self.app, self.handlers.send, names, number)
-            said = await asyncio.to_thread(report_html, self.app, created, note)
+            note = await send_publication(runtime, self.handlers.send, number)
+            said = await asyncio.to_thread(report_html, runtime, created, note)
         except Exception as exc:
             # Not the exception's text: it may quote a subscriber's address.
             log.error("telegram staff: sending #%d failed: %s", number, type(exc).__name__)
@@ -336,15 +341,6 @@ class StaffCommands:
         await bot.send_message(chat_id, stored_html(outcome, by))
 
     # -- helpers --------------------------------------------------------------------------
-
-    async def _paused(self, bot: Bot, chat_id: int) -> bool:
-        """Say so and return True while the bot is paused: nothing is published then."""
-        found = await asyncio.to_thread(control.current_pause, self.app.engine, self.app.clock())
-        if found is None:
-            return False
-        said = f"Not published: the bot is {esc(found.describe())}. /resume lifts it."
-        await bot.send_message(chat_id, said)
-        return True
 
     async def staff_pressing(self, update: Update, query: CallbackQuery) -> str | None:
         """The staff member who pressed a button; anyone else is refused (and logged) here."""

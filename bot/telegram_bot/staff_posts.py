@@ -1,4 +1,4 @@
-"""/preview and /postnow: composing as `bot post-now` does, publishing, sending, reporting.
+"""/preview and /postnow: the publisher's preview, its decision on Confirm, sending, reporting.
 
 The functions without `async` reach the database or the templates and are run by the caller
 in a worker thread (the event loop is shared with the scheduler).
@@ -6,59 +6,39 @@ in a worker thread (the event loop is shared with the scheduler).
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from bot.cli.publish_cmd import MARKS
-from bot.compose.drafts import Draft, Edition, Failure, occasion_for
-from bot.compose.messages import CHANNELS, Message
+from bot.channels.registry import NAMES
+from bot.compose.drafts import Edition, Failure
 from bot.errors import ConfigError
 from bot.lang import LANGUAGES
 from bot.preview import occasion_line, part_lines
 from bot.privacy import mask_addresses_in, mask_target
-from bot.publish.outbox import Created, publish
+from bot.publish.lines import MARKS
+from bot.publish.outbox import Created
 from bot.publish.progress import ERASED
 from bot.publish.sender import Report, SenderBusy
-from bot.publish.service import make_sender, targets, via, wire
-from bot.store.figures import newest_date
+from bot.publishing.decision import Ask, Decision
 from bot.store.schema import deliveries, editions
 from bot.telegram_bot.staff_texts import esc, fit
 
 if TYPE_CHECKING:
-    from bot.app import App
-    from bot.compose.context import Occasion
+    from bot.runtime import Runtime
 
 Send = Callable[[], Awaitable[Report]]
 ALL = "all"
 
 
 @dataclass(frozen=True)
-class Composed:
-    """A message's editions as they would go out now, and what was left out and why."""
-
-    message: Message
-    occasion: Occasion
-    editions: tuple[Edition, ...]
-    channels: tuple[str, ...]
-    notes: tuple[str, ...]
-    newest: dt.date | None
-
-    @property
-    def failures(self) -> int:
-        """Editions that cannot be sent as shown."""
-        return sum(isinstance(edition, Failure) for edition in self.editions)
-
-
-@dataclass(frozen=True)
 class PostAction:
     """What Confirm publishes: exactly the editions shown, as `post-now` publishes after asking."""
 
-    composed: Composed
+    ask: Ask
+    shown: Decision
 
 
 def languages(words: list[str]) -> list[str] | None:
@@ -77,41 +57,20 @@ def channels(words: list[str]) -> list[str] | None:
     names = [name.strip() for word in words for name in word.split(",") if name.strip()]
     if not names or names == [ALL]:
         return None
-    unknown = [name for name in names if name not in CHANNELS]
+    unknown = [name for name in names if name not in NAMES]
     if unknown:
         raise ConfigError(
-            f"unknown channel {', '.join(unknown)!r}; choose from {', '.join(CHANNELS)} or all"
+            f"unknown channel {', '.join(unknown)!r}; choose from {', '.join(NAMES)} or all"
         )
     return list(dict.fromkeys(names))
 
 
-def compose_now(app: App, name: str, langs: list[str] | None, asked: list[str] | None) -> Composed:
-    """The editions of message `name` for today, on its enabled channels (or those asked)."""
-    found = app.composer.message(name)  # an unknown name: ConfigError with a did-you-mean
-    own: list[str] = list(found.settings.channels)
-    notes = [
-        f"{n}: {name} is not sent there (its message.toml)" for n in asked or [] if n not in own
-    ]
-    chosen = [n for n in (asked or own) if n in own]
-    enabled = {n for n in CHANNELS if getattr(app.settings.file.channels, n).enabled}
-    notes += [
-        f"{n}: turned off in config/bot.toml ([channels.{n}] enabled = false)"
-        for n in chosen
-        if n not in enabled
-    ]
-    chosen = [n for n in chosen if n in enabled]
-    if not chosen:
-        raise ConfigError(f"{name} has no enabled channel among those asked for")
-    today = app.today()
-    # As `bot post-now` without --on: the occasion is today's.
-    occasion = occasion_for(app.settings, found, today, today)
-    composed = app.composer.compose(found, occasion, langs, chosen)
-    with app.engine.connect() as conn:
-        newest = newest_date(conn, occasion.on)
-    return Composed(found, occasion, tuple(composed), tuple(chosen), tuple(notes), newest)
+def preview_now(runtime: Runtime, ask: Ask) -> Decision:
+    """The publisher's preview of a message for today (what Confirm would publish)."""
+    return runtime.publisher().preview(ask)
 
 
-def summary_html(composed: Composed) -> str:
+def summary_html(composed: Decision) -> str:
     """What the editions below are for, and what was left out."""
     message = composed.message
     lines = [
@@ -132,43 +91,29 @@ def edition_html(edition: Edition) -> str:
     return fit(head, "\n".join(part_lines(edition)).rstrip("\n"))
 
 
-async def approval_refusal(app: App, composed: Composed) -> str | None:
-    """As `bot post-now`: a message that needs approval goes out only once it is approved.
-
-    Otherwise one person could publish from a chat what needs two people's approval. The
-    first time, the request is made and sent to the admins.
-    """
-    if not composed.message.settings.approval:
-        return None
-    from bot.approvals.manual import refusal
-    from bot.schedule.alerts import admin_alerter
-    from bot.schedule.config import load_schedule
-
-    schedule = await asyncio.to_thread(load_schedule, app.settings.config_dir / "schedule.toml")
-    alerter = admin_alerter(app, schedule)
-    drafts = [e for e in composed.editions if isinstance(e, Draft)]
+async def publish_action(runtime: Runtime, action: PostAction) -> Decision:
+    """The publisher's decision on what was shown; approval requests go to the admins."""
+    alerter = runtime.alerter()
     try:
-        return await refusal(app, alerter, composed.message, composed.occasion.key, drafts)
+        return await runtime.publisher(alerter).publish(action.ask, action.shown)
     finally:
-        for channel in alerter.channels.values():
-            await channel.close()
+        await alerter.close()
 
 
-def publish_action(app: App, action: PostAction, by: str) -> Created:
-    """Record the publication as `bot post-now --yes` does (once per occasion)."""
-    composed = action.composed
-    names = list(composed.channels)
-    return publish(
-        app.engine,
-        composed.occasion,
-        [e for e in composed.editions if isinstance(e, Draft)],
-        targets(app, names),
-        email_via=via(app, "email"),
-        telegram_via=via(app, "telegram"),
-        topic=composed.message.settings.topic,
-        now=app.clock(),
-        created_by=by,
-    )
+async def approval_check(runtime: Runtime, shown: Decision) -> Decision:
+    """Whether the editions shown are approved (a request is made and sent if there is none)."""
+    alerter = runtime.alerter()
+    try:
+        return await runtime.publisher(alerter).approval(shown)
+    finally:
+        await alerter.close()
+
+
+def refusal_html(decision: Decision) -> str:
+    """Why the publisher did not publish, and what lifts it."""
+    if decision.verdict == "paused":
+        return f"Not published: {esc(decision.reason)}. /resume lifts it."
+    return f"Not published: {esc(decision.reason)}."
 
 
 def published_html(created: Created) -> str:
@@ -184,22 +129,16 @@ def published_html(created: Created) -> str:
     )
 
 
-async def send_publication(
-    app: App, send: Send | None, names: list[str], publication_id: int
-) -> str | None:
+async def send_publication(runtime: Runtime, send: Send | None, publication_id: int) -> str | None:
     """Send what is pending; a note when it could not all be done now (or None)."""
     if send is not None:
         # Inside `bot run`: the scheduler's sender, which sends everything pending.
         report = await send()
     else:
-        wired = wire(app, names)
         try:
-            report = await make_sender(app, wired).run(publication_id)
+            report, _ = await runtime.send(publication_id)
         except SenderBusy as exc:
             return f"Not sent now: {exc}."
-        finally:
-            for channel in wired.channels.values():
-                await channel.close()
     if report.paused:
         return f"Stopped: the bot is {report.paused}."
     if report.waiting_until:
@@ -212,11 +151,11 @@ def _is_fan_out() -> sa.ColumnElement[bool]:
     return sa.or_(deliveries.c.subscriber_id.is_not(None), deliveries.c.target == ERASED)
 
 
-def report_html(app: App, created: Created, note: str | None) -> str:
+def report_html(runtime: Runtime, created: Created, note: str | None) -> str:
     """Each delivery of the publication with its state; a fan-out as counts per language."""
     mine = deliveries.c.publication_id == created.publication_id
     joined = deliveries.join(editions, editions.c.id == deliveries.c.edition_id)
-    with app.engine.connect() as conn:
+    with runtime.app.engine.connect() as conn:
         singles = conn.execute(
             sa.select(
                 deliveries.c.channel,

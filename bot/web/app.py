@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.web import archive, links, subscribe
-from bot.web.health import check
+from bot.web import archive, health, links, subscribe
 from bot.web.pages import page_lang
 from bot.web.security import SecurityHeaders
 from bot.web.site import Site
@@ -30,10 +29,6 @@ if TYPE_CHECKING:
 def build_web(app: App, clock: Callable[[], dt.datetime]) -> Starlette:
     """The web application over the bot's database; `clock` is injectable for tests."""
     site = Site(app, clock)
-
-    async def health(request: Request) -> Response:
-        found = check(app.engine, clock())
-        return JSONResponse(found.to_json(), status_code=200 if found.ok else 503)
 
     async def stylesheet(request: Request) -> Response:
         return Response(
@@ -52,7 +47,7 @@ def build_web(app: App, clock: Callable[[], dt.datetime]) -> Starlette:
 
     return Starlette(
         routes=[
-            Route("/health", health),
+            health.route(app, clock),
             Route("/style.css", stylesheet),
             Route("/favicon.ico", no_icon),
             *subscribe.routes(site),

@@ -1,75 +1,42 @@
-"""Health: is the scheduler alive, and did every post that was due go out?"""
+"""GET /health for monitoring: 200 when nothing needs a person, else 503; the body says why.
+
+The check itself (bot/health.py) reads the database, so it runs in a worker thread: the event
+loop is shared with the scheduler and the Telegram bot.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
 
-from bot import control
-from bot.store.schema import deliveries, leases, occasion_log
+from bot.health import Health, check
 
-STALE_TICK = dt.timedelta(minutes=5)
-RECENT = dt.timedelta(hours=24)
-
-
-@dataclass
-class Health:
-    """What monitoring needs to know, and whether it is fine."""
-
-    problems: list[str] = field(default_factory=list)
-    running: bool = False
-    paused: str | None = None
-    last_tick: dt.datetime | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when nothing needs a person."""
-        return not self.problems
-
-    def to_json(self) -> dict[str, object]:
-        """For /health."""
-        return {
-            "ok": self.ok,
-            "running": self.running,
-            "paused": self.paused,
-            "last_tick": self.last_tick.isoformat() if self.last_tick else None,
-            "problems": self.problems,
-        }
+if TYPE_CHECKING:
+    from bot.app import App
 
 
-def check(engine: sa.Engine, now: dt.datetime) -> Health:
-    """Problems: a post due but not out (held, missed, failed), unknown deliveries, no scheduler."""
-    health = Health()
-    pause = control.current_pause(engine, now)
-    health.paused = pause.describe() if pause else None
-    health.last_tick = control.last_tick(engine)
-    with engine.connect() as conn:
-        holder = conn.execute(
-            sa.select(leases.c.expires_at).where(leases.c.name == "scheduler")
-        ).scalar()
-        health.running = holder is not None and holder > now
-        rows = conn.execute(
-            sa.select(occasion_log.c.key, occasion_log.c.state, occasion_log.c.detail).where(
-                occasion_log.c.state.in_(("held", "awaiting", "missed", "failed")),
-                occasion_log.c.due_at >= now - RECENT,
-            )
-        ).all()
-        unknown = (
-            conn.execute(
-                sa.select(sa.func.count())
-                .select_from(deliveries)
-                .where(deliveries.c.state == "unknown")
-            ).scalar()
-            or 0
-        )
-    for key, state, detail in rows:
-        health.problems.append(f"{key} {state}: {detail}")
-    if unknown:
-        health.problems.append(f"{unknown} deliveries may or may not have gone out (unknown)")
-    if not health.running:
-        health.problems.append("no scheduler is running (`bot run`)")
-    elif health.last_tick and now - health.last_tick > STALE_TICK and not pause:
-        health.problems.append(f"the scheduler has not ticked since {health.last_tick:%H:%M} UTC")
-    return health
+def route(app: App, clock: Callable[[], dt.datetime]) -> Route:
+    """The /health route over the bot's database; `clock` is injectable for tests."""
+
+    async def health(request: Request) -> Response:
+        found = await run_in_threadpool(check, app.engine, clock())
+        return JSONResponse(to_json(found), status_code=200 if found.ok else 503)
+
+    return Route("/health", health)
+
+
+def to_json(health: Health) -> dict[str, object]:
+    """The body of /health."""
+    return {
+        "ok": health.ok,
+        "running": health.running,
+        "paused": health.paused,
+        "last_tick": health.last_tick.isoformat() if health.last_tick else None,
+        "problems": health.problems,
+    }

@@ -3,28 +3,26 @@
 A publication is public once one of its deliveries reached a platform (state `sent`, not via
 the outbox folder, not retracted) and the publication itself is not retracted. A post that
 only went into `var/outbox/` (no credentials, or a rehearsal) was never published, so it is
-not shown. The text shown is the email edition (plain text, the full statement), else the
-Telegram one (its markup dropped), else X's, in the reader's language when there is one.
+not shown. The text shown is the fullest edition (each channel declares its `archive_rank`:
+email's full statement, then Telegram's with its markup dropped, then X's), in the reader's
+language when there is one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bot.errors import FitError
-from bot.fit.markup import Text, tokenize
+from bot.channels import registry
 from bot.store.schema import deliveries, editions, publications
 
-CHANNELS = ("email", "telegram", "x")
 MAX_TITLE = 140
-_TAG = re.compile(r"<[^>]*>")
+# The channels whose text the archive can show, fullest first.
+_RANK = {s.name: s.archive_rank for s in registry.REGISTRY if s.archive_rank is not None}
 
 
 @dataclass(frozen=True)
@@ -82,14 +80,14 @@ def _posts(conn: sa.Connection, found: Sequence[tuple[int, dt.datetime]], lang: 
         )
         .where(
             editions.c.publication_id.in_([pid for pid, _ in found]),
-            editions.c.channel.in_(CHANNELS),
+            editions.c.channel.in_(list(_RANK)),
         )
         .order_by(editions.c.id)
     ).all()
     best: dict[int, tuple[tuple[int, int], str, str, dict[str, object]]] = {}
     for pid, channel, edition_lang, payload in rows:
         # The reader's language first, then the fullest text.
-        rank = (0 if edition_lang == lang else 1, CHANNELS.index(channel))
+        rank = (0 if edition_lang == lang else 1, _RANK[channel])
         if pid not in best or rank < best[pid][0]:
             best[pid] = (rank, channel, edition_lang, json.loads(payload))
     posts = []
@@ -107,18 +105,7 @@ def _posts(conn: sa.Connection, found: Sequence[tuple[int, dt.datetime]], lang: 
 def _text(channel: str, payload: dict[str, object]) -> str:
     raw = payload.get("parts")
     parts = [str(part) for part in raw] if isinstance(raw, list) else []
-    if channel == "telegram":
-        parts = [_telegram_text(part) for part in parts]
-    if channel == "email":
-        parts = parts[:1]  # an email is one part
-    return "\n\n".join(part.strip() for part in parts)
-
-
-def _telegram_text(markup: str) -> str:
-    try:
-        return "".join(token.text for token in tokenize(markup) if isinstance(token, Text))
-    except FitError:  # checked when composed; if not, drop the tags the plain way
-        return html.unescape(_TAG.sub("", markup))
+    return registry.spec(channel).plain_text(parts)
 
 
 def _first_line(text: str) -> str:

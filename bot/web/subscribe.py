@@ -154,10 +154,10 @@ def routes(site: Site) -> list[Route]:
 
 def confirmation_mail(site: Site, person: store.Subscriber) -> Payload:
     """The confirmation email for a pending subscriber (the form and the import send it)."""
-    from bot.publish.service import unsubscribe_links
+    from bot.runtime import build_runtime
 
     confirm_url = f"{site.base}confirm/{site.tokens.confirm(person.id)}"
-    unsubscribe_url = unsubscribe_links(site.app)(person.token)
+    unsubscribe_url = build_runtime(site.app).unsubscribe_links()(person.token)
     return confirmation(site.pages, site.app.settings, person, confirm_url, unsubscribe_url)
 
 

@@ -16,11 +16,17 @@ import pytest
 import sqlalchemy as sa
 
 from bot.app import App
-from bot.channels.telegram import TelegramChannel
-from bot.schedule.config import load_schedule
+from bot.channels.spec import Wiring
+from bot.runtime import build_runtime
 from bot.schedule.daemon import make_runner
 from bot.schedule.runner import Runner, TickReport
-from bot.store.schema import approval_requests, approval_votes, occasion_log, publications
+from bot.store.schema import (
+    approval_requests,
+    approval_votes,
+    deliveries,
+    occasion_log,
+    publications,
+)
 from bot.telegram_bot import build_application
 from tests.approvals.helpers import (
     ADMIN_CHAT,
@@ -34,7 +40,7 @@ from tests.compose.helpers import SEED_TOTALS
 from tests.conftest import dump_database
 from tests.peers.telegram_server import FakeTelegram
 from tests.peers.x_server import XServer
-from tests.publish.helpers import CHAT, keep_ptb_timedelta, use_peers
+from tests.publish.helpers import CHAT, reload_settings, set_toml, use_peers
 from tests.telegram_bot.conftest import TOKEN, RunningBot
 
 STRANGER = 7719990001
@@ -48,9 +54,9 @@ class Office:
         self.app, self.telegram, self.x = app, telegram, x
         self.moment = [ANNIVERSARY - dt.timedelta(hours=47)]
         app.clock = lambda: self.moment[0].astimezone(dt.UTC)
-        schedule = load_schedule(app.settings.config_dir / "schedule.toml")
         self.lines: list[str] = []
-        self.runner: Runner = make_runner(app, schedule, self.lines.append)
+        self.runtime = build_runtime(app, _virtual_pacing(app))
+        self.runner: Runner = make_runner(self.runtime, self.lines.append)
         self.loop = asyncio.Runner()
         # Each time the bot says "approved: tick now" (in `bot run`, it wakes the scheduler).
         self.woken: list[str] = []
@@ -119,8 +125,6 @@ class Office:
 @pytest.fixture
 def office(home: Path, app: App, monkeypatch: pytest.MonkeyPatch) -> Iterator[Office]:
     require_approval(home)
-    keep_ptb_timedelta(monkeypatch)
-    _virtual_pacing(monkeypatch)
     with FakeTelegram() as telegram, XServer() as x:
         use_peers(
             app,
@@ -132,7 +136,7 @@ def office(home: Path, app: App, monkeypatch: pytest.MonkeyPatch) -> Iterator[Of
         )
         enter_figures(app, by="Kyaw")
         built = Office(app, telegram, x)
-        application = build_application(app, approved=lambda: built.woken.append(KEY))
+        application = build_application(built.runtime, approved=lambda: built.woken.append(KEY))
         assert application is not None
         with RunningBot(application):
             yield built
@@ -141,7 +145,7 @@ def office(home: Path, app: App, monkeypatch: pytest.MonkeyPatch) -> Iterator[Of
         built.loop.close()
 
 
-def _virtual_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
+def _virtual_pacing(app: App) -> Wiring:
     """Telegram's one message per second per chat, kept on a virtual clock: no real waiting."""
     now = [0.0]
 
@@ -149,12 +153,7 @@ def _virtual_pacing(monkeypatch: pytest.MonkeyPatch) -> None:
         now[0] += seconds
         await asyncio.sleep(0)  # only lets other tasks run; no real time passes
 
-    real = TelegramChannel.from_settings.__func__  # type: ignore[attr-defined]
-
-    def from_settings(cls: type[TelegramChannel], settings: Any, **_: Any) -> Any:
-        return real(cls, settings, clock=lambda: now[0], sleep=sleep)
-
-    monkeypatch.setattr(TelegramChannel, "from_settings", classmethod(from_settings))
+    return Wiring(clock=app.clock, monotonic=lambda: now[0], sleep=sleep)
 
 
 def _approve_buttons(office: Office) -> list[tuple[int, str]]:
@@ -263,3 +262,24 @@ def test_rejected_on_telegram_is_recorded_with_the_reason_and_never_posted(
     assert office.state() == "rejected" and report.published == []
     assert any("not verified" in line for line in report.lines)
     assert office.public_posts() == 0 and office.published() == []
+
+
+def test_a_late_approval_releases_nothing_to_a_channel_switched_off(
+    office: Office, home: Path
+) -> None:
+    office.tick(ANNIVERSARY - dt.timedelta(hours=47))
+    [(message_id, approve)] = _approve_buttons(office)
+    office.press("Aye", approve, message_id)
+    office.tick(ANNIVERSARY + dt.timedelta(seconds=30))  # due, one approval: held
+    # X is switched off while the post waits; the release goes through the publisher again.
+    set_toml(home, "channels.x", enabled=False)
+    reload_settings(office.app)
+    office.press("Min", approve, message_id)
+    report = office.tick(ANNIVERSARY + dt.timedelta(hours=2))
+
+    assert report.published == [KEY]
+    assert office.x.posts == [] and office.x.requests == []
+    assert office.public_posts() > 0  # Telegram, still on, got it
+    with office.app.engine.connect() as conn:
+        channels = set(conn.execute(sa.select(deliveries.c.channel)).scalars())
+    assert "x" not in channels

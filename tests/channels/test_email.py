@@ -19,9 +19,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.channels.base import Payload, Rejected, TemporaryFailure, Uncertain
-from bot.channels.email import EmailChannel
+from bot.channels.email import DkimSettings, EmailSettings
 from bot.channels.email_message import render_for_folder
-from bot.config.settings import DkimSettings, EmailSettings
+from bot.channels.smtp import EmailChannel
 from bot.errors import ChannelError, ConfigError
 from bot.privacy import mask_address
 from tests.peers.ports import free_port

@@ -19,8 +19,8 @@ import pytest
 from telegram import Bot
 
 from bot.channels.base import Payload, RateLimited, RecipientGone, Rejected
-from bot.channels.telegram import MAX_HELD_SECONDS, MESSAGES_PER_SECOND, TelegramChannel
-from bot.config.settings import TelegramSettings
+from bot.channels.telegram import TelegramSettings
+from bot.channels.telegram_api import MAX_HELD_SECONDS, MESSAGES_PER_SECOND, TelegramChannel
 from bot.errors import ChannelError
 from tests.peers import telegram_server
 from tests.peers.telegram_server import ApiError, Call, FakeTelegram, error
@@ -114,12 +114,6 @@ class Stamps:
     def times_in(self, chat: str) -> list[int]:
         """When each message to `chat` landed."""
         return [at for at, to in self.sent if to == chat]
-
-
-@pytest.fixture(autouse=True)
-def _restore_ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The channel sets PTB_TIMEDELTA (see its module); undo that after each test."""
-    monkeypatch.setenv("PTB_TIMEDELTA", "true")
 
 
 def answer_at_once(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,8 +19,8 @@ from urllib3.exceptions import (
 )
 
 from bot.channels.base import Payload, RateLimited, Rejected, TemporaryFailure, Uncertain
-from bot.channels.x import XChannel, _network_error, has_link
-from bot.config.settings import XSettings
+from bot.channels.x import X, XSettings, has_link
+from bot.channels.x_api import XChannel, _network_error
 from bot.errors import ChannelError
 from tests.peers.ports import free_port
 from tests.peers.x_server import Reply, XServer
@@ -310,7 +310,7 @@ def test_retract_with_bad_keys_is_rejected(x: XServer) -> None:
 def test_cost_counts_posts_and_charges_more_for_links(
     parts: tuple[str, ...], posts: int, usd: float
 ) -> None:
-    count, price = make("https://api.x.com").cost(payload(*parts))
+    count, price = X.cost(XSettings(), payload(*parts))
 
     assert count == posts
     assert price == pytest.approx(usd)

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import App, build_app
+from bot.runtime import build_runtime
 from bot.telegram_bot import build_application
 from tests.conftest import FIXED_NOW, Cli
 from tests.peers.telegram_server import FakeTelegram
-from tests.publish.helpers import keep_ptb_timedelta, use_peers
+from tests.publish.helpers import use_peers
 from tests.telegram_bot.conftest import TOKEN, RunningBot
 
 
@@ -44,7 +45,6 @@ def sqlite_bot(
     sqlite_app: App, sqlite_telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[RunningBot]:
     """The subscriber bot on SQLite, talking to the fake Bot API."""
-    keep_ptb_timedelta(monkeypatch)
     use_peers(
         sqlite_app,
         monkeypatch,
@@ -52,7 +52,7 @@ def sqlite_bot(
         secrets={"BOT_TELEGRAM_TOKEN": TOKEN},
         timeout=5,
     )
-    application = build_application(sqlite_app)
+    application = build_application(build_runtime(sqlite_app))
     assert application is not None
     with RunningBot(application) as running:
         yield running

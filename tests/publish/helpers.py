@@ -36,7 +36,7 @@ from bot.compose.drafts import Draft, Failure, occasion_for
 from bot.config.settings import load_settings
 from bot.publish.outbox import publish
 from bot.publish.sender import Report
-from bot.publish.service import make_sender, targets, wire
+from bot.runtime import build_runtime
 from bot.store.schema import deliveries, subscribers
 from tests.conftest import FIXED_NOW, ROOT
 from tests.peers.smtp_server import SmtpPeer
@@ -183,14 +183,6 @@ def no_secrets() -> dict[str, str | None]:
     return {name: None for base in ALL_SECRET_NAMES for name in (base, f"{base}_FILE")}
 
 
-def keep_ptb_timedelta(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The Telegram channel sets PTB_TIMEDELTA in os.environ; undo that after the test."""
-    before = os.environ.get("PTB_TIMEDELTA")
-    monkeypatch.setenv("PTB_TIMEDELTA", before or "")
-    if before is None:
-        monkeypatch.delenv("PTB_TIMEDELTA")
-
-
 # A real `bot` process -----------------------------------------------------------------------
 
 
@@ -329,7 +321,7 @@ def publish_occasion(
         app.engine,
         occasion,
         [e for e in editions if isinstance(e, Draft)],
-        targets(app, channels),
+        build_runtime(app).targets(channels),
         now=app.clock(),
         created_by="tester",
         again=again,
@@ -346,20 +338,15 @@ def send(
     max_wait_seconds: float = 600,
 ) -> Report:
     """Run the sender once over the wired channels, sleeping through `clock` (no real wait)."""
-    wired = wire(app, channels)
+    runtime = build_runtime(app, sleep=clock.sleep if clock else _no_sleep)
+    wired = runtime.connect(channels)
 
     async def go() -> Report:
         try:
-            sender = make_sender(
-                app,
-                wired,
-                sleep=clock.sleep if clock else _no_sleep,
-                max_wait_seconds=max_wait_seconds,
-            )
+            sender = runtime.sender(wired, max_wait_seconds=max_wait_seconds)
             return await sender.run(publication_id)
         finally:
-            for channel in wired.channels.values():
-                await channel.close()
+            await wired.close()
 
     return asyncio.run(go())
 

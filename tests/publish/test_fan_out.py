@@ -22,12 +22,12 @@ import pytest
 import sqlalchemy as sa
 
 from bot.app import App
-from bot.channels.telegram import TelegramChannel
-from bot.cli.publish_cmd import print_outcome
+from bot.channels.spec import Wiring
 from bot.privacy import mask_address
+from bot.publish.lines import outcome_line
 from bot.publish.progress import FanOutPrinter, fan_out_progress
 from bot.publish.sender import Outcome, Report
-from bot.publish.service import Wired, make_sender, wire
+from bot.runtime import build_runtime
 from bot.store.schema import subscribers
 from tests.channels.test_telegram_limits import (
     MICROSECONDS,
@@ -43,7 +43,6 @@ from tests.publish.helpers import (
     CHAT,
     add_subscribers,
     delivery_rows,
-    keep_ptb_timedelta,
     point_at_peers,
     publish_occasion,
     use_peers,
@@ -94,11 +93,6 @@ class StrictTelegram:
     def _flood(self, seconds: int) -> ApiError:
         self.floods += 1
         return ApiError(429, f"Too Many Requests: retry after {seconds}", retry_after=seconds)
-
-
-@pytest.fixture(autouse=True)
-def _ptb_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    keep_ptb_timedelta(monkeypatch)
 
 
 @pytest.fixture
@@ -165,20 +159,19 @@ def test_everyone_gets_one_message_in_their_language_within_telegrams_limits(
     printed: list[str] = []
 
     async def run() -> Report:
-        channels = wire(app, ["email"]).channels | {
-            "telegram": TelegramChannel.from_settings(
-                app.settings.file.channels.telegram, clock=clock, sleep=clock.sleep
-            )
-        }
-        wired = Wired({k: v for k, v in channels.items() if v is not None}, {})
-        printer = FanOutPrinter(app.engine, print_outcome, printed.append, terminal=False)
-        sender = make_sender(app, wired, printer, sleep=clock.sleep)
+        # Telegram paced on the virtual clock: the runtime hands it to the channel.
+        wiring = Wiring(clock=app.clock, monotonic=clock, sleep=clock.sleep)
+        runtime = build_runtime(app, wiring, sleep=clock.sleep)
+        wired = runtime.connect(["email", "telegram"])
+        printer = FanOutPrinter(
+            app.engine, lambda o: print(outcome_line(o)), printed.append, terminal=False
+        )
+        sender = runtime.sender(wired, printer)
         try:
             return await sender.run(publication)
         finally:
             printer.finish()
-            for channel in wired.channels.values():
-                await channel.close()
+            await wired.close()
 
     report = asyncio.run(run())
 

@@ -27,17 +27,11 @@ from tests.publish.helpers import (
     add_subscribers,
     carried_token,
     delivery_rows,
-    keep_ptb_timedelta,
     no_secrets,
     point_at_peers,
 )
 
 POST = ("post-now", "daily-briefing", "--on", "2024-02-01", "--yes")
-
-
-@pytest.fixture(autouse=True)
-def _ptb_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    keep_ptb_timedelta(monkeypatch)
 
 
 @pytest.fixture

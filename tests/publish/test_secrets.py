@@ -19,7 +19,6 @@ from tests.publish.helpers import (
     add_subscribers,
     configure_dkim,
     dkim_key,
-    keep_ptb_timedelta,
     point_at_peers,
 )
 
@@ -35,11 +34,6 @@ SECRETS = {
 POST = ("post-now", "daily-briefing", "--on", "2024-02-01", "--yes")
 # The peers' own logs (the server side of the conversation) are not the bot's to keep clean.
 PEER_LOGGERS = ("mail.log",)
-
-
-@pytest.fixture(autouse=True)
-def _ptb_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    keep_ptb_timedelta(monkeypatch)
 
 
 def _forms(value: str) -> set[str]:
@@ -132,7 +126,7 @@ def test_no_secret_in_logs_or_output_when_all_goes_well(
     logged = _records(caplog)
     # The capture saw the chatty libraries at DEBUG: the check is not vacuous.
     assert "httpx: HTTP Request: POST" in logged and "/bot***/sendMessage" in logged
-    assert "bot.channels.email: email <" in logged
+    assert "bot.channels.smtp: email <" in logged
     _assert_no_secret("the logs", logged)
 
 

@@ -47,6 +47,7 @@ class Scripted:
     script: list[Exception | None] = field(default_factory=list)
     posted: list[tuple[str, str]] = field(default_factory=list)
     name: ClassVar[str] = "scripted"
+    via: ClassVar[str] = "platform"
 
     async def publish(self, payload: Payload, done: list[str], progress: Progress) -> list[str]:
         ids = list(done)

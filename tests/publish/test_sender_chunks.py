@@ -18,12 +18,13 @@ from bot.channels.base import Payload, Progress, Rejected, TemporaryFailure, Unc
 from bot.compose.context import Occasion
 from bot.compose.drafts import Draft
 from bot.publish.outbox import publish
-from bot.publish.sender import CHUNK_PER_WIDTH, Outcome, Sender
+from bot.publish.sender import Outcome, Sender
 from bot.store.schema import deliveries, subscribers
 
 START = dt.datetime(2024, 2, 1, 1, 0, tzinfo=dt.UTC)
 WIDTH = 4
-CHUNK = CHUNK_PER_WIDTH * WIDTH
+# One delivery in flight per connection: what a crash can leave `sending` is one per connection.
+CHUNK = WIDTH
 PEOPLE = 40
 CHUNKS = math.ceil(PEOPLE / CHUNK)
 
@@ -41,6 +42,7 @@ class Scripted:
     """Email that answers from a script by recipient; records what it saw and when."""
 
     name: ClassVar[str] = "email"
+    via: ClassVar[str] = "platform"
 
     def __init__(self, app: App, errors: dict[str, Exception] | None = None) -> None:
         self.app = app

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.calendar.config import load_schedule
+from bot.calendar.planner import Planned, plan
 from bot.config.settings import load_settings
-from bot.schedule.config import load_schedule
-from bot.schedule.planner import Planned, plan
 
 YANGON = ZoneInfo("Asia/Yangon")
 

@@ -13,12 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from bot import control
+from bot.alerts import Alerter
 from bot.app import App
+from bot.calendar.config import load_schedule
 from bot.channels.base import Payload, Progress
 from bot.channels.folder import FolderChannel
 from bot.publish.sender import Report, Sender
-from bot.schedule.alerts import Alerter
-from bot.schedule.config import load_schedule
+from bot.runtime import build_runtime
 from bot.schedule.runner import Runner
 from bot.store.schema import deliveries, occasion_log, publications, subscribers
 from tests.compose.helpers import SEED_TOTALS, enter_seed, put
@@ -42,7 +43,8 @@ def _runner(app: App, channels: dict[str, object] | None = None) -> tuple[Runner
     alerter = Alerter(
         {"telegram": FolderChannel("telegram", folder / "admin", app.clock)}, "@staff", "", "AAPP"
     )
-    runner = Runner(app, load_schedule(app.settings.config_dir / "schedule.toml"), send, alerter)
+    schedule = load_schedule(app.settings.config_dir / "schedule.toml")
+    runner = Runner(app, schedule, build_runtime(app).publisher(alerter), send, alerter)
     runner.moment = moment  # type: ignore[attr-defined]
     return runner, alerter
 
@@ -125,6 +127,7 @@ class _PausingChannel:
     """Email that pauses the bot after the fifth message, as staff would in an emergency."""
 
     name: ClassVar[str] = "email"
+    via: ClassVar[str] = "platform"
 
     def __init__(self, pause: Callable[[], None]) -> None:
         self.pause = pause

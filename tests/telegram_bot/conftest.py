@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from bot.app import App
+from bot.runtime import build_runtime
 from bot.telegram_bot import build_application, run_bot
 from bot.telegram_bot.application import BotApplication
 from tests.peers.telegram_server import Call, FakeTelegram
-from tests.publish.helpers import keep_ptb_timedelta, use_peers
+from tests.publish.helpers import use_peers
 
 TOKEN = "5550001234:AAF-subscriberBot_Token-Zx81q"
 PERSON = 7710001234
@@ -80,14 +81,13 @@ def telegram() -> Iterator[FakeTelegram]:
 @pytest.fixture
 def wired(app: App, telegram: FakeTelegram, monkeypatch: pytest.MonkeyPatch) -> App:
     """The app pointed at the fake, with the bot's token in the environment."""
-    keep_ptb_timedelta(monkeypatch)
     use_peers(app, monkeypatch, telegram=telegram, secrets={"BOT_TELEGRAM_TOKEN": TOKEN}, timeout=5)
     return app
 
 
 @pytest.fixture
 def bot(wired: App) -> Iterator[RunningBot]:
-    application = build_application(wired)
+    application = build_application(build_runtime(wired))
     assert application is not None
     with RunningBot(application) as running:
         yield running

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from bot.app import App
+from bot.runtime import build_runtime
 from bot.subscribers import store
 from bot.telegram_bot import build_application
 from bot.telegram_bot.application import file_url
@@ -31,13 +32,13 @@ def test_no_token_no_bot(app: App, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("BOT_TELEGRAM_TOKEN", raising=False)
     monkeypatch.delenv("BOT_TELEGRAM_TOKEN_FILE", raising=False)
 
-    assert build_application(app) is None
+    assert build_application(build_runtime(app)) is None
 
 
 def test_no_bot_in_a_rehearsal(wired: App) -> None:
     wired.rehearsal = True
 
-    assert build_application(wired) is None
+    assert build_application(build_runtime(wired)) is None
 
 
 def test_the_file_address_follows_the_base_address() -> None:
@@ -63,7 +64,7 @@ def test_nothing_secret_or_personal_in_the_log_at_debug(
     wired: App, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    application = build_application(wired)
+    application = build_application(build_runtime(wired))
     assert application is not None
     with RunningBot(application):
         subscribe(telegram, PERSON, "my")
@@ -81,7 +82,7 @@ def test_a_rejected_token_is_logged_without_it_and_the_bot_stays_off(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     telegram.script("getMe", error(401, "Unauthorized"))
-    application = build_application(wired)
+    application = build_application(build_runtime(wired))
     assert application is not None
 
     with RunningBot(application):
@@ -98,7 +99,7 @@ def test_an_unreachable_telegram_is_tried_again_then_answers(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     telegram.script("getMe", dropped(), error(502, "Bad Gateway"))
-    application = build_application(wired)
+    application = build_application(build_runtime(wired))
     assert application is not None
 
     with RunningBot(application):
@@ -114,7 +115,7 @@ def test_stopping_while_telegram_is_unreachable(
     wired: App, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     telegram.script("getMe", *[dropped()] * 50)
-    application = build_application(wired)
+    application = build_application(build_runtime(wired))
     assert application is not None
 
     with RunningBot(application):

@@ -15,9 +15,9 @@ from bot import control
 from bot.app import App
 from bot.compose.drafts import Draft
 from bot.publish.sender import Report
-from bot.publish.service import make_sender, wire
+from bot.runtime import build_runtime
 from bot.store import figures as figure_store
-from bot.store.schema import figure_snapshots, publications
+from bot.store.schema import deliveries, figure_snapshots, publications
 from bot.telegram_bot import build_application
 from bot.telegram_bot.staff_texts import public_text
 from tests.compose.helpers import compose, enter_seed, put
@@ -29,6 +29,7 @@ from tests.publish.helpers import (
     add_subscribers,
     publish_occasion,
     reload_settings,
+    set_toml,
 )
 from tests.telegram_bot.conftest import GROUP, NAME, PERSON, RunningBot, press, subscribe
 
@@ -72,7 +73,7 @@ def staffed(wired: App) -> App:
 
 @pytest.fixture
 def bot(staffed: App) -> Iterator[RunningBot]:
-    application = build_application(staffed)
+    application = build_application(build_runtime(staffed))
     assert application is not None
     with RunningBot(application) as running:
         yield running
@@ -268,7 +269,7 @@ def test_a_non_staff_attempt_is_logged_without_what_was_typed(
     staffed: App, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    application = build_application(staffed)
+    application = build_application(build_runtime(staffed))
     assert application is not None
     with RunningBot(application):
         talk(
@@ -408,14 +409,10 @@ def test_the_runners_send_is_used_when_given(staffed: App, telegram: FakeTelegra
     async def send() -> Report:
         # As the Runner's: every pending delivery, whatever its publication.
         calls.append(1)
-        wired = wire(staffed, ["x", "telegram", "email"])
-        try:
-            return await make_sender(staffed, wired).run()
-        finally:
-            for channel in wired.channels.values():
-                await channel.close()
+        report, _ = await build_runtime(staffed).send()
+        return report
 
-    application = build_application(staffed, send=send)
+    application = build_application(build_runtime(staffed), send=send)
     assert application is not None
     with RunningBot(application):
         confirm, _ = ask_to_post(telegram, STAFF, "/postnow daily-briefing telegram")
@@ -605,3 +602,24 @@ def test_a_message_that_needs_approval_is_not_published_from_a_chat(
     assert said.startswith("Not published: daily-briefing needs 1 approval")
     assert not answers[-1].params.get("reply_markup")
     assert published(staffed) == [] and public_posts(telegram) == []
+
+
+def test_postnow_sends_nothing_to_a_channel_switched_off(
+    staffed: App, telegram: FakeTelegram, bot: RunningBot
+) -> None:
+    set_toml(staffed.settings.home, "channels.x", enabled=False)
+    reload_settings(staffed)
+    since = len(telegram.calls_to("sendMessage"))
+    confirm, _ = ask_to_post(telegram, STAFF, "/postnow daily-briefing x,telegram")
+    shown = " ".join(c.params["text"] for c in to_chat(telegram, STAFF, since))
+    assert "x: turned off in config/bot.toml" in shown
+    press(telegram, STAFF, confirm)
+    wait_text(telegram, STAFF, "Deliveries of #")
+
+    with staffed.engine.connect() as conn:
+        channels = set(conn.execute(sa.select(deliveries.c.channel)).scalars())
+    assert channels == {"telegram"}
+    assert not (staffed.settings.outbox_dir / "x").exists()
+    # Only X asked for, and X is off: nothing to confirm.
+    answer = talk(telegram, STAFF, "/postnow daily-briefing x")
+    assert "no enabled channel" in answer[-1].params["text"]

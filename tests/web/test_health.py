@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import threading
 
 import httpx
+import pytest
+import sqlalchemy as sa
 
 from bot import control
 from bot.app import App
+from bot.health import Health
 from bot.publish import lease
 from bot.web.app import build_web
 from tests.compose.helpers import enter_seed
@@ -36,6 +40,25 @@ def test_healthy_when_the_scheduler_runs_and_nothing_was_missed(app: App) -> Non
     response = _get(app, "/health")
     assert response.status_code == 200
     assert response.json()["ok"] is True and response.json()["running"] is True
+
+
+def test_health_reads_the_database_off_the_event_loop(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The loop is shared with the scheduler and the Telegram bot: a slow database must not stop it.
+    from bot.web import health
+
+    threads: list[threading.Thread] = []
+    real = health.check
+
+    def spy(engine: sa.Engine, now: dt.datetime) -> Health:
+        threads.append(threading.current_thread())
+        return real(engine, now)
+
+    monkeypatch.setattr(health, "check", spy)
+    _running(app)
+    assert _get(app, "/health").status_code == 200
+    assert threads and threads[0] is not threading.current_thread()
 
 
 def test_unhealthy_without_a_scheduler(app: App) -> None:
@@ -88,6 +111,7 @@ def test_the_web_server_believes_forwarded_addresses_only_from_the_configured_pr
     app: App,
 ) -> None:
     from bot.app import build_app
+    from bot.runtime import build_runtime
     from bot.schedule.daemon import _Quiet
     from tests.publish.helpers import set_toml
 
@@ -95,7 +119,7 @@ def test_the_web_server_believes_forwarded_addresses_only_from_the_configured_pr
 
     configured = build_app(app.settings.home, clock=lambda: FIXED_NOW)
     try:
-        server = _Quiet.make(configured)
+        server = _Quiet.make(build_runtime(configured))
         config = server.config  # type: ignore[attr-defined]
         assert config.proxy_headers is True
         assert config.forwarded_allow_ips == "10.0.0.5"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.app import App
-from bot.publish.service import unsubscribe_links
+from bot.runtime import build_runtime
 from bot.subscribers import store
 from tests.conftest import FIXED_NOW
 from tests.web.helpers import SIGNUP, Web, confirm_link, mails, path_of, people, subscriber
@@ -32,7 +32,7 @@ def _tampered(path: str) -> str:
 def _unsubscribe_path(app: App, address: str) -> str:
     person = store.find(app.engine, "email", address)
     assert person is not None
-    return path_of(unsubscribe_links(app)(person.token))
+    return path_of(build_runtime(app).unsubscribe_links()(person.token))
 
 
 def test_the_confirmation_link_activates_and_thanks_in_their_language(app: App) -> None:

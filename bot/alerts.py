@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from markupsafe import escape
 
 from bot.channels.base import Channel, Payload
 from bot.errors import ChannelError
 
-if TYPE_CHECKING:
-    from bot.app import App
-    from bot.schedule.config import Schedule
-
 log = logging.getLogger(__name__)
-
-
-def admin_alerter(app: App, schedule: Schedule) -> Alerter:
-    """An Alerter for the admin contacts of config/schedule.toml, through the wired channels."""
-    from bot.publish.service import wire
-
-    admin = schedule.admin
-    names = [n for n, on in (("telegram", admin.telegram_chat), ("email", admin.email)) if on]
-    return Alerter(
-        wire(app, names).channels,
-        admin.telegram_chat,
-        admin.email,
-        app.settings.file.organisation.short_name,
-    )
 
 
 class _NoProgress:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.compose.messages import ChannelName
+from bot.channels import registry
 from bot.config.settings import Localized, Settings, describe_validation_error
 from bot.config.tomlfile import TomlFile, load_toml
 from bot.errors import Problems
@@ -20,8 +20,13 @@ class Entry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     message: str
-    channels: list[ChannelName] = Field(min_length=1)
+    channels: list[str] = Field(min_length=1)
     grace_hours: float = Field(default=6, ge=0, le=24 * 7)
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(cls, value: list[str]) -> list[str]:
+        return registry.known(value)
 
 
 class _Timed(Entry):

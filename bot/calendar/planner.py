@@ -11,9 +11,10 @@ import datetime as dt
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from bot.calendar.config import Anniversary, Day, Interval, Milestone, Schedule
+from bot.compose.context import Occasion
 from bot.config.settings import Localized, Settings
-from bot.occasions import anniversary_date
-from bot.schedule.config import Anniversary, Day, Interval, Milestone, Schedule
+from bot.occasions import anniversary_date, anniversary_on
 
 
 @dataclass(frozen=True)
@@ -211,3 +212,27 @@ def plan(
         + _day_counts(schedule.milestone, settings, local_start, local_end)
     )
     return sorted(_merge_calendar(occasions), key=lambda o: (o.at, o.key))
+
+
+def occasion_of(p: Planned, settings: Settings) -> Occasion:
+    """The occasion a planned post is composed for (its key is the planned one)."""
+    anniversary = None
+    if p.kind == "anniversary" and p.event:
+        anniversary = anniversary_on(settings.file.events[p.event].date, p.local_date)
+    figure, threshold = None, None
+    # A figure milestone's key is milestone/FIGURE/THRESHOLD.
+    parts = p.key.split("/")
+    if p.kind == "milestone" and len(parts) == 3 and parts[2].isdigit():
+        figure, threshold = parts[1], int(parts[2])
+    return Occasion(
+        p.message,
+        p.local_date,
+        anniversary,
+        p.event,
+        kind=p.kind,
+        planned_key=p.key,
+        days=p.days,
+        figure=figure,
+        threshold=threshold,
+        names=p.names,
+    )

@@ -1,0 +1,23 @@
+"""Deliveries as one line each, for the terminal, the daemon's log and Telegram reports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.privacy import mask_target
+
+if TYPE_CHECKING:
+    from bot.publish.sender import Outcome
+
+MARKS = {"sent": "✓", "failed": "✗", "unknown": "?", "pending": "…", "cancelled": "-"}
+
+
+def outcome_line(outcome: Outcome) -> str:
+    """One delivery's end, the address or chat masked."""
+    target = mask_target(outcome.channel, outcome.target)
+    detail = f"ids {outcome.detail}" if outcome.state == "sent" else outcome.detail
+    lang = f" · {outcome.lang}" if outcome.lang else ""
+    return (
+        f"{MARKS.get(outcome.state, ' ')} {outcome.channel}{lang} · {target} · {outcome.state}"
+        f"{' · ' + detail if detail else ''}"
+    )

@@ -1,0 +1,1 @@
+"""Publishing: the one use case "publish this message now, to these channels"."""
