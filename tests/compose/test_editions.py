@@ -144,3 +144,20 @@ def test_a_burmese_template_with_a_bare_number_is_refused(app: App) -> None:
     editions = compose(app, "daily-briefing", "2024-02-01", ["my"], ["x"])
     assert isinstance(editions[0], Failure)
     assert "Latin digits" in editions[0].reason and "4474" in editions[0].reason
+
+
+def test_a_weekly_digest_says_which_figure_had_no_new_count_that_week(app: App) -> None:
+    enter_seed(app)
+    # Only arrests were counted a week earlier: the killed total has nothing to compare with.
+    put(app, {"arrested": SEED_TOTALS["arrested"] - 40}, "2024-01-24")
+
+    editions = compose(app, "weekly-digest", "2024-02-01", None, ["email"])
+
+    drafts = [e for e in editions if isinstance(e, Draft)]
+    assert len(drafts) == len(editions), [getattr(e, "reason", "") for e in editions]
+    en = next(d for d in drafts if d.lang == "en").parts[0]
+    assert "entered no new count of people killed between January 25, 2024 and February 1" in en
+    assert "(40) more were arrested" in en
+    my = next(d for d in drafts if d.lang == "my").parts[0]
+    assert "အသတ်ခံရသူ ကိန်းဂဏန်းအသစ် မှတ်တမ်းတင်ထားခြင်း မရှိပါ" in my
+    assert "(၄၀)ဦး ထပ်မံဖမ်းဆီးခံခဲ့ရသည်" in my

@@ -123,6 +123,25 @@ def test_stale_figures_hold_the_briefing_until_fresh_ones_arrive(app: App) -> No
     assert _log(app, "daily-briefing/2024-02-01") == ("published", "publication #1")
 
 
+def test_an_occasion_that_cannot_be_composed_is_recorded_and_told_once(app: App) -> None:
+    # No figures at all: the daily briefing cannot be composed.
+    runner, _ = _runner(app)
+    _tick(runner, BRIEFING - dt.timedelta(minutes=1))
+    first = _tick(runner, BRIEFING + dt.timedelta(minutes=1))
+    later = [_tick(runner, BRIEFING + dt.timedelta(minutes=m)) for m in (2, 3, 4)]
+
+    key = "daily-briefing/2024-02-01"
+    assert [line for line in first.lines if line.startswith(key)] == [
+        f"{key}: {(_log(app, key) or ('', ''))[1]}"
+    ]
+    assert all(not any(line.startswith(key) for line in r.lines) for r in later)
+    state, detail = _log(app, key) or ("", "")
+    assert state == "failed" and detail.startswith("cannot be composed:")
+    alerts = [text for text in _admin_messages(app) if key in text]
+    assert len(alerts) == 1 and "cannot be composed" in alerts[0]
+    assert key not in _keys(app)
+
+
 class _PausingChannel:
     """Email that pauses the bot after the fifth message, as staff would in an emergency."""
 
