@@ -10,8 +10,9 @@ composition root, the only one allowed to put them side by side.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from bot.calendar.config import Schedule
     from bot.publish.outbox import Target
     from bot.publish.sender import Outcome, Report, Sender, Sleep
-    from bot.publishing.service import Publisher
+    from bot.publishing.service import Admins, Publisher
     from bot.schedule.runner import Runner
 
 Echo = Callable[[str], None]
@@ -68,9 +69,12 @@ class Runtime:
         spec = registry.spec(name)
         return "platform" if spec.configured(self.app.settings.channel(name)) else "folder"
 
-    def folder_note(self, name: str) -> str | None:
-        """Why channel `name` writes to the outbox folder now (None when it posts for real)."""
-        if self.via(name) == "platform":
+    def folder_note(self, name: str, via: str | None = None) -> str | None:
+        """Why channel `name` writes to the outbox folder now (None when it posts for real).
+
+        `via`: the channel's `via(name)` when the caller has it already (it reads secrets).
+        """
+        if (via or self.via(name)) == "platform":
             return None
         why = "rehearsal (BOT_CLOCK_START)" if self.app.rehearsal else "no credentials set"
         return f"{why}: writing to {self.app.settings.outbox_dir / name}"
@@ -82,9 +86,8 @@ class Runtime:
         for name in registry.NAMES if names is None else names:
             spec = registry.spec(name)
             settings = self.app.settings.channel(name)
-            real = None
-            if self.via(name) == "platform":
-                real = spec.connect(settings, self.wiring)
+            via = self.via(name)
+            real = spec.connect(settings, self.wiring) if via == "platform" else None
             if real is None:
                 channels[name] = FolderChannel(
                     name,
@@ -93,7 +96,7 @@ class Runtime:
                     spec.folder_render(settings),
                     spec.folder_format,
                 )
-                notes[name] = self.folder_note(name) or "no credentials set"
+                notes[name] = self.folder_note(name, "folder") or "no credentials set"
             else:
                 channels[name] = real
         return Wired(channels, notes)
@@ -189,11 +192,23 @@ class Runtime:
             self.app.settings.file.organisation.short_name,
         )
 
-    def publisher(self, alerter: Alerter | None = None) -> Publisher:
+    def publisher(self, alerter: Admins | None = None) -> Publisher:
         """The publishing service: every "publish this now" goes through it."""
         from bot.publishing.service import Publisher
 
         return Publisher(self, alerter)
+
+    @contextlib.asynccontextmanager
+    async def publishing(self) -> AsyncIterator[Publisher]:
+        """A publisher whose approval requests reach the admins, for one request of a person.
+
+        The admins' channels are connected only if a request is actually sent.
+        """
+        admins = _OnDemand(self.alerter)
+        try:
+            yield self.publisher(admins)
+        finally:
+            await admins.close()
 
     def runner(self, send: Callable[[], Awaitable[Report]] | None = None) -> Runner:
         """The calendar's tick, publishing through the publisher and alerting the admins."""
@@ -256,6 +271,25 @@ class Runtime:
         from bot.schedule.daemon import serve
 
         await serve(self, stop, echo)
+
+
+class _OnDemand:
+    """The admin alerter, made on its first message (most posts by hand ask nobody)."""
+
+    def __init__(self, make: Callable[[], Alerter]) -> None:
+        self._make = make
+        self._made: Alerter | None = None
+
+    async def tell(
+        self, subject: str, texts: list[str], buttons: tuple[tuple[str, str], ...] = ()
+    ) -> None:
+        if self._made is None:
+            self._made = self._make()
+        await self._made.tell(subject, texts, buttons)
+
+    async def close(self) -> None:
+        if self._made is not None:
+            await self._made.close()
 
 
 def build_runtime(app: App, wiring: Wiring | None = None, sleep: Sleep | None = None) -> Runtime:

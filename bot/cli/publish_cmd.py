@@ -155,20 +155,14 @@ def post_now(
 
 async def _approval(runtime: Runtime, shown: Decision) -> Decision:
     """Whether what was shown is approved; a request goes to the admins if there is none."""
-    alerter = runtime.alerter()
-    try:
-        return await runtime.publisher(alerter).approval(shown)
-    finally:
-        await alerter.close()
+    async with runtime.publishing() as publisher:
+        return await publisher.approval(shown)
 
 
 async def _publish(runtime: Runtime, ask: Ask, shown: Decision) -> Decision:
     """The publisher's decision on what was shown; approval requests go to the admins."""
-    alerter = runtime.alerter()
-    try:
-        return await runtime.publisher(alerter).publish(ask, shown)
-    finally:
-        await alerter.close()
+    async with runtime.publishing() as publisher:
+        return await publisher.publish(ask, shown)
 
 
 @click.command()

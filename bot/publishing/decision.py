@@ -23,6 +23,7 @@ Verdict = Literal[
     "no-channel",  # none of the channels asked for is switched on
     "paused",
     "uncomposable",  # an edition cannot be rendered or fitted (see `failures`)
+    "changed",  # composed again on Confirm, it differs from what the person was shown
     "stale",  # the figures are older than the message allows
     "awaiting",  # needs approvals it does not have yet
     "rejected",  # the approvers rejected it
@@ -57,8 +58,10 @@ class Decision:
     occasion: Occasion
     # The channels it goes to, each "platform" or "folder" (the outbox folder stands in).
     via: dict[str, str]
-    # Channels left out and why, and where a channel writes to the folder: for staff to read.
-    notes: tuple[str, ...]
+    # Channels asked for but left out, and why (switched off, over its budget…).
+    left_out: dict[str, str]
+    # Channels that write to the outbox folder instead of their platform, and why.
+    folder: dict[str, str]
     editions: tuple[Edition, ...]
     newest: dt.date | None
     verdict: Verdict
@@ -87,6 +90,8 @@ class Decision:
         return [e for e in self.editions if isinstance(e, Failure)]
 
     @property
-    def ok(self) -> bool:
-        """Ready, or published."""
-        return self.verdict in ("ready", "published")
+    def notes(self) -> tuple[str, ...]:
+        """What staff should read before the editions: channels left out, then the folder."""
+        return tuple(
+            f"{n}: {why}" for notes in (self.left_out, self.folder) for n, why in notes.items()
+        )

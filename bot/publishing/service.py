@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from bot import control
 from bot.approvals import gate, notify
 from bot.approvals import store as approval_store
+from bot.approvals.content import fingerprint
 from bot.channels.base import Payload
 from bot.compose.drafts import Draft, Edition, occasion_for
 from bot.publish.outbox import Created
@@ -93,8 +94,8 @@ class Publisher:
         occasion = ask.occasion or occasion_for(
             self.app.settings, message, ask.on or self.app.today(), self.app.today()
         )
-        via, notes = self._channels(message, ask)
-        base = Decision(ask, message, occasion, via, tuple(notes), (), None, "ready")
+        via, left_out, folder = self._channels(message, ask)
+        base = Decision(ask, message, occasion, via, left_out, folder, (), None, "ready")
         if ask.source == "schedule" and not ask.again and self.published(occasion.key):
             return replace(base, verdict="already", reason="published already")
         if not via:
@@ -104,6 +105,12 @@ class Publisher:
         with self.app.engine.connect() as conn:
             newest = newest_date(conn, occasion.on)
         decision = replace(base, editions=tuple(editions), newest=newest)
+        if shown is not None and self._changed(decision):
+            reason = (
+                "the figures or the wording changed since the preview, so what was shown is not "
+                "what would go out. Preview it again"
+            )
+            return replace(decision, verdict="changed", reason=reason)
         if decision.failures:
             reasons = "; ".join(f"{f.channel}/{f.lang}: {f.reason}" for f in decision.failures)
             return replace(
@@ -117,24 +124,29 @@ class Publisher:
             return replace(decision, verdict="stale", reason=stale)
         return self._within_budget(decision, now)
 
-    def _channels(self, message: Message, ask: Ask) -> tuple[dict[str, str], list[str]]:
+    def _channels(
+        self, message: Message, ask: Ask
+    ) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+        """The channels it goes to (each "platform" or "folder"), those left out, the folder's."""
         own = list(message.settings.channels)
         asked = ask.channels or own
-        notes = [f"{n}: {message.name} is not sent there (its message.toml)" for n in asked]
-        notes = [note for n, note in zip(asked, notes, strict=True) if n not in own]
         # The calendar names its channels in schedule.toml (checked against message.toml by
         # `bot config check`); a person chooses among the message's own.
-        chosen = list(asked) if ask.source == "schedule" else [n for n in asked if n in own]
+        scheduled = ask.source == "schedule"
         via: dict[str, str] = {}
-        for name in chosen:
-            if not self.runtime.enabled(name):
-                notes.append(f"{name}: turned off in config/bot.toml ([channels.{name}] enabled)")
-                continue
-            via[name] = self.runtime.via(name)
-            folder = self.runtime.folder_note(name)
-            if folder:
-                notes.append(f"{name}: {folder}")
-        return via, notes
+        left_out: dict[str, str] = {}
+        folder: dict[str, str] = {}
+        for name in asked:
+            if name not in own and not scheduled:
+                left_out[name] = f"{message.name} is not sent there (its message.toml)"
+            elif not self.runtime.enabled(name):
+                left_out[name] = f"turned off in config/bot.toml ([channels.{name}] enabled)"
+            else:
+                via[name] = self.runtime.via(name)
+                note = self.runtime.folder_note(name, via[name])
+                if note:
+                    folder[name] = note
+        return via, left_out, folder
 
     def _editions(
         self,
@@ -148,6 +160,15 @@ class Publisher:
             return self.app.composer.compose(message, occasion, ask.langs, channels)
         # Exactly what the person saw, less any channel switched off since.
         return [e for e in shown.editions if e.channel in channels]
+
+    def _changed(self, shown: Decision) -> bool:
+        """Whether composing now gives other editions than those a person confirmed."""
+        ask = shown.ask
+        now = self.app.composer.compose(shown.message, shown.occasion, ask.langs, list(shown.via))
+        if [e.channel for e in now] != [e.channel for e in shown.editions]:
+            return True
+        drafts = [e for e in now if isinstance(e, Draft)]
+        return len(drafts) != len(shown.drafts) or fingerprint(drafts) != fingerprint(shown.drafts)
 
     def _within_budget(self, decision: Decision, now: dt.datetime) -> Decision:
         """Leave out a billed channel whose posts today's budget cannot pay for."""
@@ -163,9 +184,10 @@ class Publisher:
         if not refused:
             return decision
         via = {n: w for n, w in decision.via.items() if n not in refused}
-        notes = (*decision.notes, *(f"{n}: {why}" for n, why in refused.items()))
+        left_out = decision.left_out | refused
+        folder = {n: note for n, note in decision.folder.items() if n not in refused}
         editions = tuple(e for e in decision.editions if e.channel not in refused)
-        decision = replace(decision, via=via, notes=notes, editions=editions)
+        decision = replace(decision, via=via, left_out=left_out, folder=folder, editions=editions)
         if not via:
             return replace(decision, verdict="no-channel", reason="; ".join(refused.values()))
         return decision

@@ -190,9 +190,7 @@ class Runner:
             await self._record(p, "published", f"publication #{number}", now, alert=False)
             report.published.append(p.key)
             report.lines.append(f"{p.key}: publication #{number}")
-            for note in decision.notes:
-                if "budget" in note or "turned off" in note:
-                    report.lines.append(f"{p.key}: {note}")
+            report.lines += [f"{p.key}: {n}: {why}" for n, why in decision.left_out.items()]
             return
         state = _STATES[verdict]
         detail = reason if verdict != "stale" else f"held: {reason}"

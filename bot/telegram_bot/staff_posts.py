@@ -93,20 +93,14 @@ def edition_html(edition: Edition) -> str:
 
 async def publish_action(runtime: Runtime, action: PostAction) -> Decision:
     """The publisher's decision on what was shown; approval requests go to the admins."""
-    alerter = runtime.alerter()
-    try:
-        return await runtime.publisher(alerter).publish(action.ask, action.shown)
-    finally:
-        await alerter.close()
+    async with runtime.publishing() as publisher:
+        return await publisher.publish(action.ask, action.shown)
 
 
 async def approval_check(runtime: Runtime, shown: Decision) -> Decision:
     """Whether the editions shown are approved (a request is made and sent if there is none)."""
-    alerter = runtime.alerter()
-    try:
-        return await runtime.publisher(alerter).approval(shown)
-    finally:
-        await alerter.close()
+    async with runtime.publishing() as publisher:
+        return await publisher.approval(shown)
 
 
 def refusal_html(decision: Decision) -> str:

@@ -271,10 +271,19 @@ def test_a_late_approval_releases_nothing_to_a_channel_switched_off(
     [(message_id, approve)] = _approve_buttons(office)
     office.press("Aye", approve, message_id)
     office.tick(ANNIVERSARY + dt.timedelta(seconds=30))  # due, one approval: held
-    # X is switched off while the post waits; the release goes through the publisher again.
+    # X is switched off while the post waits: what would go out changed, so the approval
+    # given so far is void and the editions without X are asked for again.
     set_toml(home, "channels.x", enabled=False)
     reload_settings(office.app)
     office.press("Min", approve, message_id)
+    report = office.tick(ANNIVERSARY + dt.timedelta(hours=1))
+    assert report.published == [] and [state for _, state in office.requests()] == [
+        "void",
+        "pending",
+    ]
+    new_id, new_approve = _approve_buttons(office)[-1]
+    office.press("Aye", new_approve, new_id)
+    office.press("Min", new_approve, new_id)
     report = office.tick(ANNIVERSARY + dt.timedelta(hours=2))
 
     assert report.published == [KEY]

@@ -623,3 +623,17 @@ def test_postnow_sends_nothing_to_a_channel_switched_off(
     # Only X asked for, and X is off: nothing to confirm.
     answer = talk(telegram, STAFF, "/postnow daily-briefing x")
     assert "no enabled channel" in answer[-1].params["text"]
+
+
+def test_confirm_publishes_nothing_when_the_figures_changed_since_the_preview(
+    staffed: App, telegram: FakeTelegram, bot: RunningBot
+) -> None:
+    confirm, _ = ask_to_post(telegram, STAFF, "/postnow daily-briefing telegram")
+    # A correction lands between the preview and the press: the preview's number is wrong now.
+    put(staffed, {"killed": 4480}, "2024-02-01")
+    since = len(telegram.calls_to("sendMessage"))
+    press(telegram, STAFF, confirm)
+
+    refused = wait_text(telegram, STAFF, "Not published", since)
+    assert "changed since the preview" in refused
+    assert published(staffed) == [] and public_posts(telegram) == []
