@@ -5,6 +5,8 @@
 In a fresh home and SQLite database holding the seed figures (tests.compose.helpers.enter_seed),
 `Composer.compose` renders the six editions (x, telegram, email × en, my) for 2024-02-01 over
 and over; `render_all` does the same from figures already loaded, to tell the database's share.
+Each language's figure card is then drawn afresh (the composer keeps drawn cards, so the rates
+above draw each once): milliseconds per card, the slowest of the two, against a target of 100.
 """
 
 from __future__ import annotations
@@ -69,6 +71,7 @@ def measure(seconds: float) -> dict[str, Any]:
         render_rate, render_rounds = _rate(
             lambda: composer.render_all(message, occasion, figures), seconds
         )
+        card_ms = _card_ms(composer, message, occasion, seconds)
         app.close()
     return {
         "editions": len(editions),
@@ -77,8 +80,42 @@ def measure(seconds: float) -> dict[str, Any]:
         "compose_rounds": compose_rounds,
         "render_drafts_per_s": render_rate,
         "render_rounds": render_rounds,
+        "card_ms_per_draw": card_ms,
+        "card_target_ms": 100,
         "peak_rss_mb": peak_rss_mb(),
     }
+
+
+def _card_ms(composer: Any, message: Any, occasion: Any, seconds: float) -> dict[str, float]:
+    """Milliseconds to draw each language's card, uncached (the median of repeated draws)."""
+    from bot.cards import draw
+    from bot.cards.fonts import find_fonts
+
+    contents = []
+    real = draw.draw_card
+
+    def keep(content: Any) -> bytes:
+        contents.append(content)
+        return real(content)
+
+    draw.draw_card = keep  # type: ignore[assignment]
+    draw._png.cache_clear()
+    try:
+        composer.compose(message, occasion, None, ["x"])
+    finally:
+        draw.draw_card = real  # type: ignore[assignment]
+    fonts = find_fonts()
+    uncached = draw._png.__wrapped__
+    out = {}
+    for content in contents:
+        times = []
+        start = time.perf_counter()
+        while time.perf_counter() - start < seconds / 2 or len(times) < 5:
+            began = time.perf_counter()
+            uncached(content, fonts)
+            times.append((time.perf_counter() - began) * 1000)
+        out[content.lang] = sorted(times)[len(times) // 2]
+    return out
 
 
 def main() -> None:

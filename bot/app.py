@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections.abc import Callable
@@ -66,12 +67,26 @@ def build_app(home: Path | None = None, clock: Clock | None = None) -> App:
     time then runs on from there, and every channel writes to the outbox folder.
     """
     settings = load_settings(home)
+    _guard(settings)
     if clock is not None:
         return App(settings, clock)
     start = os.environ.get("BOT_CLOCK_START")
     if not start:
         return App(settings, system_clock)
     return App(settings, _shifted(start), rehearsal=True)
+
+
+def _guard(settings: Settings) -> None:
+    """Logs without people's data, and `var/` (and the outbox folder) private to this account."""
+    from bot import log_guard
+    from bot.store.files import private_folder
+
+    log_guard.install()
+    for folder in (settings.home / "var", settings.outbox_dir):
+        # A read-only home still answers `bot config check`; writing will say what is wrong.
+        with contextlib.suppress(OSError):
+            if folder == settings.home / "var" or folder.exists():
+                private_folder(folder)
 
 
 def _shifted(start: str) -> Clock:

@@ -49,6 +49,9 @@ def show_edition(edition: Edition, echo: Echo) -> None:
         echo(line)
     if edition.html is not None:
         echo(f"[HTML · {len(edition.html)} characters; use --html-out to open it in a browser]")
+    card = card_line(edition)
+    if card is not None:
+        echo(card)
     if edition.figures:
         echo("Figures used:")
         for use in edition.figures:
@@ -63,3 +66,34 @@ def write_html(edition: Draft, folder: Path) -> Path:
     path = folder / f"{name}.html"
     path.write_text(edition.html or "", encoding="utf-8")
     return path
+
+
+def card_line(edition: Draft) -> str | None:
+    """The card an edition carries, in one line (None without one)."""
+    card = edition.card
+    if card is None:
+        return None
+    return (
+        f"[card · {card.width}×{card.height} · {card.size / 1000:.0f} kB · alt text "
+        f"{len(card.alt)} characters; --cards DIR writes it]\nAlt text: {card.alt}"
+    )
+
+
+def write_cards(editions: list[Edition], folder: Path) -> list[Path]:
+    """Save each card once (a message's channels share it) as PNG, with its alt text beside."""
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    seen: set[str] = set()
+    for edition in editions:
+        if not isinstance(edition, Draft) or edition.card is None:
+            continue
+        card = edition.card
+        if card.sha256 in seen:
+            continue
+        seen.add(card.sha256)
+        name = re.sub(r"[^a-z0-9-]+", "-", f"{edition.message}-{edition.lang}".lower())
+        path = folder / f"{name}.png"
+        path.write_bytes(card.png())
+        path.with_suffix(".alt.txt").write_text(card.alt + "\n", encoding="utf-8")
+        written.append(path)
+    return written

@@ -12,8 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.app import App
@@ -26,12 +27,15 @@ from bot.publish.budget import Budget
 if TYPE_CHECKING:
     from bot.alerts import Alerter
     from bot.calendar.config import Schedule
+    from bot.channels.telegram_queue import TelegramQueue
     from bot.publish.outbox import Target
     from bot.publish.sender import Outcome, Report, Sender, Sleep
     from bot.publishing.service import Admins, Publisher
     from bot.schedule.runner import Runner
+    from bot.subscribers.confirmations import ConfirmationSender
 
 Echo = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -83,11 +87,12 @@ class Runtime:
         """A channel per name (every channel when None): the real one, else the folder."""
         channels: dict[str, Channel] = {}
         notes: dict[str, str] = {}
+        wiring = self.channel_wiring()
         for name in registry.NAMES if names is None else names:
             spec = registry.spec(name)
             settings = self.app.settings.channel(name)
             via = self.via(name)
-            real = spec.connect(settings, self.wiring) if via == "platform" else None
+            real = spec.connect(settings, wiring) if via == "platform" else None
             if real is None:
                 channels[name] = FolderChannel(
                     name,
@@ -100,6 +105,21 @@ class Runtime:
             else:
                 channels[name] = real
         return Wired(channels, notes)
+
+    def channel_wiring(self) -> Wiring:
+        """The wiring handed to channels, the same object every time (the Telegram queue is
+        kept per wiring)."""
+        # A channel's relative paths (a saved login under var/) are the home folder's.
+        if not self.wiring.home:
+            self.wiring = replace(self.wiring, home=self.app.settings.home)
+        return self.wiring
+
+    def telegram_queue(self) -> TelegramQueue:
+        """The one queue of everything this runtime sends to Telegram: the channel's posts and
+        fan-out (its channels get it through the wiring), the bot's replies, alerts."""
+        from bot.channels.telegram_queue import queue_for
+
+        return queue_for(self.channel_wiring())
 
     def targets(self, names: list[str] | tuple[str, ...]) -> list[Target]:
         """The organisation's own accounts and chats of these channels (not subscribers)."""
@@ -114,11 +134,12 @@ class Runtime:
     # -- sending ----------------------------------------------------------------------------
     def unsubscribe_links(self) -> Callable[[str], str]:
         """Subscriber token → the signed one-click unsubscribe URL under the configured base."""
+        from bot.config.urls import public_urls
         from bot.subscribers.tokens import tokens_for
 
         tokens = tokens_for(self.app.settings, self.app.clock)
-        base = self.app.settings.channel("email").unsubscribe_base_url
-        return lambda token: f"{base}{tokens.unsubscribe(token)}"
+        urls = public_urls(self.app.settings)
+        return lambda token: urls.unsubscribe(tokens.unsubscribe(token))
 
     def sender(
         self,
@@ -140,7 +161,7 @@ class Runtime:
             wired.channels,
             clock=self.app.clock,
             budgets=budgets,
-            unsubscribe_url=self.unsubscribe_links(),
+            unsubscribe_url=self.unsubscribe_links() if "email" in wired.channels else None,
             concurrency={
                 name: registry.spec(name).width(settings.channel(name)) for name in wired.channels
             },
@@ -165,9 +186,31 @@ class Runtime:
         wired = self.connect()
         try:
             sender = self.sender(wired, on_outcome)
-            return await sender.run(publication_id), sender
+            report = await sender.run(publication_id)
         finally:
             await wired.close()
+        if report.refused:
+            await self.tell_refused(report.refused)
+        return report, sender
+
+    async def tell_refused(self, refused: dict[str, str]) -> None:
+        """One alert per channel whose platform refused the bot's login in this run.
+
+        The channel does not log in again on its own, so nothing goes out there until staff
+        replace the credentials the alert names.
+        """
+        from bot.errors import BotError
+
+        try:
+            alerter = self.alerter()
+        except BotError as exc:  # config/schedule.toml unreadable: the lines still say it
+            log.error("cannot alert the admins (%s): %s", exc, "; ".join(refused.values()))
+            return
+        try:
+            for name, why in refused.items():
+                await alerter.alert(f"{name}: nothing can be posted there: {why}")
+        finally:
+            await alerter.close()
 
     # -- staff and the calendar ---------------------------------------------------------------
     @property
@@ -237,22 +280,43 @@ class Runtime:
             return None
         return lambda stop: run_bot(application, stop)
 
+    def web_server(self, host: str, port: int, *, own_signals: bool) -> Any:
+        """The page served by a bounded uvicorn (`bot web`, and `bot run` with [web] serve)."""
+        from bot.web.app import web_server
+
+        return web_server(self.app, self.app.settings.file.web, host, port, own_signals=own_signals)
+
+    def confirmations(self) -> ConfirmationSender:
+        """Sends the confirmation emails of queued sign-ups (in `bot run`, never the web)."""
+        from bot.subscribers.confirmations import ConfirmationSender
+        from bot.web.subscribe import confirmation_mails
+
+        mail = confirmation_mails(self.app, self.unsubscribe_links())
+        return ConfirmationSender(
+            self.app.engine,
+            self.app.clock,
+            lambda: self.connect(["email"]).channels["email"],
+            mail,
+        )
+
     async def send_confirmations(self, channel: str, added_at: dt.datetime) -> int:
         """Email each person added pending at `added_at` their confirmation link (an import).
 
-        The email is the web page's own confirmation (its texts and links).
+        Queued like a sign-up from the page (staff's imports count against no limit) and sent
+        now by the same confirmation sender; 0 if `bot run` is sending them at this moment.
         """
-        from bot.subscribers import store
-        from bot.subscribers.signup import send_email
-        from bot.web.site import Site
-        from bot.web.subscribe import confirmation_mail
+        from bot.subscribers import requests, store
+        from bot.subscribers.signup import Signup
+        from bot.subscribers.tokens import tokens_for
 
-        site = Site(self.app, self.app.clock)
-        sent = 0
+        tokens = tokens_for(self.app.settings, self.app.clock)
+        limits = self.app.settings.file.web.limits
         for person in store.stream(self.app.engine, channel, "pending"):
             if person.created_at == added_at:
-                sent += await send_email(self.app, confirmation_mail(site, person))
-        return sent
+                signup = Signup(person.address, person.lang, person.topics)
+                keys = requests.keys_for(tokens, person.address, None)
+                requests.enqueue(self.app.engine, signup, keys, limits, added_at, "import")
+        return (await self.confirmations().run()).sent
 
     # -- the main job -----------------------------------------------------------------------
     async def tick_once(self, echo: Echo) -> list[str]:
@@ -261,15 +325,19 @@ class Runtime:
 
         runner = make_runner(self, echo)
         try:
-            return (await runner.tick(self.app.clock())).lines
+            lines = (await runner.tick(self.app.clock())).lines
+            sent = (await self.confirmations().run()).sent
+            return [*lines, f"Sent {sent} confirmation email(s)."] if sent else lines
         finally:
             if runner.alerter is not None:
                 await runner.alerter.close()
 
     async def serve(self, stop: asyncio.Event, echo: Echo) -> None:
         """`bot run`: the calendar, the web page and the Telegram bot until `stop` is set."""
+        from bot.config.urls import require_public_urls
         from bot.schedule.daemon import serve
 
+        require_public_urls(self.app.settings)  # no email may carry a broken link
         await serve(self, stop, echo)
 
 

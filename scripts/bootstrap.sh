@@ -20,7 +20,13 @@ STAMP="$VENV/.installed"
 if [ ! -f "$STAMP" ] || [ "$ROOT/pyproject.toml" -nt "$STAMP" ]; then
   echo "Installing spring-bot and its dependencies into $VENV ..."
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[dev]"
+  EXTRAS="dev"
+  # PyICU (the Unicode suggestion for refused Zawgyi text) builds only against ICU's headers;
+  # without them the bot still refuses Zawgyi, and says to convert it instead.
+  if command -v pkg-config >/dev/null 2>&1 && pkg-config --exists icu-i18n 2>/dev/null; then
+    EXTRAS="dev,icu"
+  fi
+  "$VENV/bin/python" -m pip install --quiet -e "$ROOT[$EXTRAS]"
   touch "$STAMP"
 fi
 export PATH="$VENV/bin:$PATH"

@@ -6,12 +6,13 @@ from collections.abc import Collection
 
 from bot.compose.messages import Message
 from bot.config.settings import Settings
+from bot.staff import verifies
 
 
 def approval_problems(
     settings: Settings, messages: list[Message], scheduled: Collection[str], admins_reachable: bool
 ) -> list[str]:
-    """Gated messages nobody would be asked about, or that too few staff could approve.
+    """Gated messages nobody would be asked about, or whose approvals the staff cannot give.
 
     `scheduled`: the names of the messages config/schedule.toml posts; `admins_reachable`: whether
     it names an admin Telegram chat or email address to ask.
@@ -28,9 +29,18 @@ def approval_problems(
                 f"{where}, but no one would be asked: set [admin] telegram_chat or email in "
                 "config/schedule.toml, or the post is held every time"
             )
-        if staff and len(staff) < needed:
+        if needed >= 2 and len(staff) <= needed:
+            # Whoever entered or corrected the figures cannot approve them, nor can whoever
+            # asked to publish: one more person than the approvals is the least that works.
             problems.append(
-                f"{where}, but [staff] in config/bot.toml names {len(staff)} "
-                f"{'person' if len(staff) == 1 else 'people'}"
+                f"{where}, but [staff] in config/bot.toml names {len(staff) or 'nobody'}"
+                f"{' person' if len(staff) == 1 else ' people' if staff else ''}: whoever "
+                f"enters the figures cannot approve them, so at least {needed + 1} are needed"
+            )
+        elif needed >= 2 and not verifies(settings):
+            problems.append(
+                f"{where}, but [staff] in config/bot.toml gives nobody an account: names typed "
+                "in a terminal (bot figures set, BOT_USER) are not checked, so the rule cannot "
+                'tell who entered figures there. Give each person account = "login"'
             )
     return problems

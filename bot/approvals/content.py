@@ -1,18 +1,25 @@
 """What staff approve: an occasion's editions as they would go out, and the figures they carry.
 
-The fingerprint covers the text of every edition and each figure's value, date and source, so a
-change to the wording or to the figures behind it is a different post, needing a new approval.
+The fingerprint covers the text of every edition, each figure's value, date and source, and who
+entered or corrected each of those values, so a change to the wording, to the figures behind it
+or to who vouches for them is a different post, needing a new approval.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bot.compose.drafts import Draft
+
+# One stored figure value: the figure, its date (a span's last day), the span's first day.
+Slot = tuple[str, dt.date, dt.date | None]
+# Who entered or corrected each value, in the order they did.
+Authorship = Mapping[Slot, tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -46,8 +53,32 @@ def editions(drafts: Sequence[Draft]) -> list[Edition]:
     return sorted(out, key=lambda e: (e.channel, e.lang))
 
 
-def fingerprint(drafts: Sequence[Draft]) -> str:
-    """sha256 over the editions, their HTML and the figures they carry."""
+def slots(drafts: Sequence[Draft]) -> list[Slot]:
+    """Every stored value the drafts carry; a difference of two totals carries both."""
+    found: set[Slot] = set()
+    for draft in drafts:
+        for use in draft.figures:
+            if use.derived_from:
+                found.update((v.figure, v.as_of, v.period_start) for v in use.derived_from)
+            else:
+                found.add((use.key, use.as_of, use.period_start))
+    return sorted(found, key=slot_order)
+
+
+def slot_order(slot: Slot) -> tuple[str, dt.date, dt.date]:
+    """Figures by name, then date; a span after the running value of its last day."""
+    figure, as_of, start = slot
+    return figure, as_of, start or dt.date.max
+
+
+def slot_text(slot: Slot) -> str:
+    """`killed as of 2024-01-31`, `arrested for 2023-02-01..2024-01-31`."""
+    figure, as_of, start = slot
+    return f"{figure} for {start}..{as_of}" if start else f"{figure} as of {as_of}"
+
+
+def fingerprint(drafts: Sequence[Draft], authors: Authorship | None = None) -> str:
+    """sha256 over the editions, their HTML, the figures they carry and who entered those."""
     digest = hashlib.sha256()
     for d in sorted(drafts, key=lambda d: (d.channel, d.lang)):
         for piece in (d.channel, d.lang, d.subject or "", d.html or "", *d.parts):
@@ -57,29 +88,56 @@ def fingerprint(drafts: Sequence[Draft]) -> str:
             digest.update(use.encode())
             digest.update(b"\x00")
         digest.update(b"\x01")
+    for slot in sorted(authors or {}, key=slot_order):
+        digest.update(f"{slot_text(slot)}: {', '.join((authors or {})[slot])}".encode())
+        digest.update(b"\x00")
     return digest.hexdigest()
 
 
-def to_json(found: Sequence[Edition]) -> str:
+@dataclass(frozen=True)
+class Content:
+    """What a request is about: its editions, who entered each value they carry, who asked."""
+
+    editions: list[Edition]
+    authors: dict[Slot, tuple[str, ...]]
+    # The people whose `post-now` or /postnow asked for it (the calendar is nobody).
+    requesters: tuple[str, ...] = ()
+
+
+def to_json(found: Sequence[Edition], authors: Authorship, requesters: Iterable[str] = ()) -> str:
     """The stored form."""
     return json.dumps(
-        [
-            {
-                "channel": e.channel,
-                "lang": e.lang,
-                "subject": e.subject,
-                "text": e.text,
-                "figures": list(e.figures),
-            }
-            for e in found
-        ],
+        {
+            "editions": [
+                {
+                    "channel": e.channel,
+                    "lang": e.lang,
+                    "subject": e.subject,
+                    "text": e.text,
+                    "figures": list(e.figures),
+                }
+                for e in found
+            ],
+            "authors": [
+                {
+                    "figure": figure,
+                    "as_of": as_of.isoformat(),
+                    "period_start": start.isoformat() if start else None,
+                    "by": list(authors[(figure, as_of, start)]),
+                }
+                for figure, as_of, start in sorted(authors, key=slot_order)
+            ],
+            "requesters": sorted(set(requesters)),
+        },
         ensure_ascii=False,
     )
 
 
-def from_json(raw: str) -> list[Edition]:
-    """The editions stored by `to_json`."""
-    return [
+def from_json(raw: str) -> Content:
+    """What `to_json` stored; a request stored before authorship was kept has none."""
+    data = json.loads(raw)
+    items = data["editions"] if isinstance(data, dict) else data
+    editions = [
         Edition(
             item["channel"],
             item["lang"],
@@ -87,15 +145,36 @@ def from_json(raw: str) -> list[Edition]:
             item["text"],
             tuple(item.get("figures", ())),
         )
-        for item in json.loads(raw)
+        for item in items
     ]
+    if not isinstance(data, dict):
+        return Content(editions, {})
+    authors = {
+        (
+            a["figure"],
+            dt.date.fromisoformat(a["as_of"]),
+            dt.date.fromisoformat(a["period_start"]) if a["period_start"] else None,
+        ): tuple(a["by"])
+        for a in data.get("authors", ())
+    }
+    return Content(editions, authors, tuple(data.get("requesters", ())))
 
 
-def diff(before: Sequence[Edition], after: Sequence[Edition], limit: int = 3000) -> str:
-    """What changed, word by word with a little context; a change seen in several editions once."""
-    old = {e.label: e for e in before}
+def diff(before: Content, after: Sequence[Edition], authors: Authorship, limit: int = 3000) -> str:
+    """What changed, word by word with a little context; a change seen in several editions once.
+
+    A value entered or corrected by someone else since is a change too, though it reads the same.
+    """
+    old = {e.label: e for e in before.editions}
     new = {e.label: e for e in after}
     changes: dict[str, list[str]] = {}
+    if not before.authors and authors:
+        changes.setdefault("(who entered each figure is now part of what is approved)", [])
+    for slot in sorted(before.authors.keys() | authors.keys(), key=slot_order):
+        was, now = before.authors.get(slot, ()), authors.get(slot, ())
+        if before.authors and was != now:
+            shown = [", ".join(names) or "(not carried)" for names in (was, now)]
+            changes.setdefault(f"{slot_text(slot)} entered by [{shown[0]} → {shown[1]}]", [])
     for label in sorted(old.keys() | new.keys()):
         a, b = old.get(label), new.get(label)
         if a is None or b is None:
@@ -111,7 +190,10 @@ def diff(before: Sequence[Edition], after: Sequence[Edition], limit: int = 3000)
             changes.setdefault(f"figure now: {figure}", []).append(label)
     if not changes:
         return "(the editions read the same; only their formatting changed)"
-    lines = [f"{change}   [{', '.join(labels)}]" for change, labels in changes.items()]
+    lines = [
+        f"{change}   [{', '.join(labels)}]" if labels else change
+        for change, labels in changes.items()
+    ]
     text = "\n".join(lines)
     if len(text) > limit:
         text = text[:limit] + f"\n… ({len(text) - limit} more characters)"

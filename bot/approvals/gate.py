@@ -1,8 +1,13 @@
 """The approval gate: ask before the occasion, count the approvals, void on change.
 
-A request belongs to an occasion (its key) and to one exact content (its fingerprint). When the
-post that would go out no longer matches, the request is void and a new one is asked, with a
-diff, so staff never approve one text and publish another.
+A request belongs to an occasion (its key) and to one exact content (its fingerprint): the
+editions, the figures they carry and who entered each of those values. When the post that
+would go out no longer matches, the request is void and a new one is asked, with a diff, so
+staff never approve one text and publish another.
+
+Under two approvals nobody who entered or corrected a value the post carries, and nobody who
+asked to publish it, counts: checked when a vote is cast and again, against the figures as they
+stand, each time the post is about to be released.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from bot.approvals import store
-from bot.approvals.content import diff, editions, fingerprint, to_json
+from bot.approvals.content import Authorship, diff, editions, fingerprint, slots, to_json
 from bot.approvals.store import APPROVE, REJECT, Request
 from bot.compose.drafts import Draft
 from bot.errors import BotError
@@ -34,7 +39,7 @@ class Ask:
     request: Request
     changes: str | None  # the diff against the request it replaces
     replaced: Request | None
-    last_changer: str | None
+    authors: Authorship
 
 
 def ensure(
@@ -46,14 +51,26 @@ def ensure(
     due_at: dt.datetime,
     drafts: Sequence[Draft],
     now: dt.datetime,
+    requested_by: str | None = None,
 ) -> tuple[Request, Ask | None]:
-    """The request for exactly these drafts, made (and to be asked) if there is none yet."""
-    mark = fingerprint(drafts)
+    """The request for exactly these drafts, made (and to be asked) if there is none yet.
+
+    `requested_by`: the person asking to publish now (None for the calendar); under two
+    approvals they do not count as an approver of it.
+    """
     found = editions(drafts)
     with engine.begin() as conn:
+        authors = store.authors(conn, slots(drafts))
+        mark = fingerprint(drafts, authors)
         old = store.current(conn, key)
         if old is not None and old.fingerprint == mark:
+            if requested_by and old.state == "pending" and requested_by not in old.requesters:
+                more = (*old.requesters, requested_by)
+                store.set_content(conn, old.id, to_json(old.editions, authors, more))
+                old = store.get(conn, old.id)
+                assert old is not None
             return old, None
+        asked = {*(old.requesters if old else ()), *([requested_by] if requested_by else [])}
         new_id = store.create(
             conn,
             key=key,
@@ -61,7 +78,7 @@ def ensure(
             due_at=due_at,
             needed=needed,
             fingerprint=mark,
-            content=to_json(found),
+            content=to_json(found, authors, asked),
             now=now,
             replaces=old.id if old else None,
         )
@@ -71,10 +88,15 @@ def ensure(
             # version is a new question.
             store.set_state(conn, old.id, "void", now, f"the post changed; see #{new_id}")
         request = store.get(conn, new_id)
-        last = store.last_figure_changer(conn)
     assert request is not None
-    changes = diff(old.editions, found) if old is not None else None
-    return request, Ask(request, changes, old, last)
+    changes = diff(old.parsed, found, authors) if old is not None else None
+    return request, Ask(request, changes, old, authors)
+
+
+def authorship(engine: sa.Engine, request: Request) -> Authorship:
+    """Who entered or corrected each value the request carries, as the figures stand now."""
+    with engine.connect() as conn:
+        return store.authors(conn, request.parsed.authors)
 
 
 def decide(
@@ -103,11 +125,12 @@ def decide(
         if fingerprint_start is not None and not request.fingerprint.startswith(fingerprint_start):
             raise ApprovalError(f"this button does not belong to request #{request_id}")
         _refuse_closed(request, voter)
-        last = store.last_figure_changer(conn)
-        if decision == APPROVE and request.needed >= 2 and voter == last:
+        current = store.authors(conn, request.parsed.authors)
+        why = request.excluded(current).get(voter)
+        if decision == APPROVE and why:
             raise ApprovalError(
-                f"{voter} entered the latest figures, so under the two-approval rule for "
-                f"{request.message} two other people must approve #{request_id}"
+                f"{voter} {why}, so under the two-approval rule for {request.message} "
+                f"{request.needed} other people must approve #{request_id}"
             )
         try:
             store.add_vote(conn, request_id, voter, decision, via, reason, now)
@@ -117,11 +140,11 @@ def decide(
         assert after is not None
         if decision == REJECT:
             store.set_state(conn, request_id, "rejected", now, f"{voter}: {reason}")
-        elif after.approved(last):
+        elif after.approved(current):
             store.set_state(conn, request_id, "approved", now, None)
         final = store.get(conn, request_id)
     assert final is not None
-    return final, summary(final, last)
+    return final, summary(final, current)
 
 
 def _refuse_closed(request: Request, voter: str) -> None:
@@ -142,36 +165,36 @@ def _refuse_closed(request: Request, voter: str) -> None:
         raise ApprovalError(f"#{request.id} is already approved")
 
 
-def summary(request: Request, last_changer: str | None) -> str:
+def summary(request: Request, current: Authorship) -> str:
     """`#12 anniversary/coup/2027-02-01: approved (aye, min)` and the like."""
-    approvers = request.approvers(last_changer)
+    approvers = request.approvers(current)
     if request.state == "rejected":
         return f"#{request.id} {request.key}: rejected — {request.reason}"
     if request.state == "void":
         return f"#{request.id} {request.key}: void — {request.reason}"
     by = f" ({', '.join(approvers)})" if approvers else ""
-    if request.approved(last_changer):
+    if request.approved(current):
         return f"#{request.id} {request.key}: approved{by}"
     return f"#{request.id} {request.key}: {len(approvers)} of {request.needed} approvals{by}"
 
 
-def pending(engine: sa.Engine) -> tuple[list[Request], str | None]:
-    """Open requests, soonest due first, and who entered the latest figures."""
+def pending(engine: sa.Engine) -> tuple[list[Request], Authorship]:
+    """Open requests, soonest due first, and who entered the values they carry, as of now."""
     with engine.connect() as conn:
-        return store.listing(conn, ("pending",)), store.last_figure_changer(conn)
+        found = store.listing(conn, ("pending",))
+        every = {slot for request in found for slot in request.parsed.authors}
+        return found, store.authors(conn, every)
 
 
-def find(engine: sa.Engine, request_id: int) -> tuple[Request, str | None]:
-    """One request, and who entered the latest figures; an unknown id is an error."""
+def find(engine: sa.Engine, request_id: int) -> tuple[Request, Authorship]:
+    """One request, and who entered its values as of now; an unknown id is an error."""
     with engine.connect() as conn:
         request = store.get(conn, request_id)
-        last = store.last_figure_changer(conn)
-    if request is None:
-        raise ApprovalError(f"there is no approval request #{request_id} (`bot approvals`)")
-    return request, last
+        if request is None:
+            raise ApprovalError(f"there is no approval request #{request_id} (`bot approvals`)")
+        return request, store.authors(conn, request.parsed.authors)
 
 
 def released(engine: sa.Engine, request: Request) -> bool:
     """Approved by enough people who count, as the figures stand now."""
-    with engine.connect() as conn:
-        return request.approved(store.last_figure_changer(conn))
+    return request.approved(authorship(engine, request))

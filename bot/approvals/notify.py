@@ -5,17 +5,20 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 
+from bot.approvals.content import Authorship
 from bot.approvals.gate import Ask
 from bot.approvals.store import Request
+from bot.fit.telegram import MAX_ENTITIES, split_html, visible_length
 
 # Callback data: apv:ID:FINGERPRINT-START:y|n (Telegram allows 64 bytes).
 PREFIX = "apv"
 MARK_LENGTH = 10
-# Telegram's limit is 4096 characters per message; room is left for the heading.
+# Telegram's limit is 4096 characters per message (as shown, tags and entities parsed); room
+# is left for an edition's title.
 EDITION_ROOM = 3500
-# Escaping for HTML can lengthen a text (& → &amp;), so messages are packed well under 4096.
+# Messages are packed together up to this many characters, as Telegram counts them.
 MESSAGE_ROOM = 3800
 SEPARATOR = "\n\n────────\n\n"
 
@@ -45,20 +48,27 @@ def _when(moment: dt.datetime, tz: ZoneInfo) -> str:
     return f"{moment.astimezone(tz):%a %Y-%m-%d %H:%M %Z}"
 
 
-def rule(request: Request, last_changer: str | None) -> str:
+def rule(request: Request, current: Authorship) -> str:
     """How many approvals, and who cannot give one."""
     text = f"{request.needed} approval{'s' if request.needed != 1 else ''} needed"
-    if request.needed >= 2 and last_changer:
-        text += f"; {last_changer} entered the latest figures and does not count"
+    excluded = request.excluded(current)
+    if excluded:
+        text += "; not counted: " + "; ".join(f"{n} ({why})" for n, why in excluded.items())
     return text
 
 
-def ask_texts(ask: Ask, tz: ZoneInfo) -> list[str]:
-    """Plain-text messages: the heading (with what changed), one per edition, the question."""
+def ask_texts(ask: Ask, tz: ZoneInfo) -> list[Markup]:
+    """The request as Telegram messages (Telegram HTML, each within its limits): the heading
+    (with what changed), every edition as Telegram shows it, then the question.
+
+    A Telegram edition is HTML already and is shown as such, not as its markup; the others are
+    text and are escaped. A long edition is split where Telegram's own splitting would split it
+    (bot/fit/telegram.py), never inside a tag or an entity, so every word arrives.
+    """
     r = ask.request
     head = (
         f"Approval needed: {r.message} for {_when(r.due_at, tz)} — request #{r.id} "
-        f"({rule(r, ask.last_changer)})."
+        f"({rule(r, ask.authors)})."
     )
     if ask.replaced is not None:
         was = "approved" if ask.replaced.state == "approved" else ask.replaced.state
@@ -66,26 +76,34 @@ def ask_texts(ask: Ask, tz: ZoneInfo) -> list[str]:
             f"\nThis replaces #{ask.replaced.id} ({was}): the post changed since, so it needs "
             f"approval again. What changed:\n{ask.changes}"
         )
-    texts = [head]
+    texts = [Markup(piece) for piece in split_html(str(escape(head)), EDITION_ROOM)]
     for edition in r.editions:
-        body = edition.text
-        if len(body) > EDITION_ROOM:
-            body = body[:EDITION_ROOM] + f"\n… ({len(edition.text) - EDITION_ROOM} more characters)"
         subject = f"\nSubject: {edition.subject}" if edition.subject else ""
-        texts.append(f"#{r.id} · {edition.label}{subject}\n\n{body}")
-    texts.append(question(r))
+        title = escape(f"#{r.id} · {edition.label}{subject}")
+        body = edition.text if edition.channel == "telegram" else str(escape(edition.text))
+        pieces = split_html(body, EDITION_ROOM) if body.strip() else [""]
+        for number, piece in enumerate(pieces, 1):
+            more = f" ({number}/{len(pieces)})" if len(pieces) > 1 else ""
+            texts.append(Markup(f"<b>{title}{more}</b>\n\n{piece}"))
+    texts.append(escape(question(r)))
     return _packed(texts)
 
 
-def _packed(texts: list[str]) -> list[str]:
-    """Consecutive texts joined while they fit one Telegram message: fewer messages to scroll."""
-    out: list[str] = []
+def _packed(texts: list[Markup]) -> list[Markup]:
+    """Consecutive messages joined while they fit one Telegram message: fewer to scroll."""
+    out: list[Markup] = []
     for text in texts:
-        if out and len(out[-1]) + len(SEPARATOR) + len(text) <= MESSAGE_ROOM:
-            out[-1] += SEPARATOR + text
+        joined = Markup(f"{out[-1]}{SEPARATOR}{text}") if out else None
+        if joined is not None and _fits(joined):
+            out[-1] = joined
         else:
             out.append(text)
     return out
+
+
+def _fits(html: str) -> bool:
+    """Within MESSAGE_ROOM characters as Telegram counts them, and its number of entities."""
+    return visible_length(html) <= MESSAGE_ROOM and html.count("</") <= MAX_ENTITIES
 
 
 def question(request: Request) -> str:

@@ -1,14 +1,24 @@
-"""Approval requests and votes in the database."""
+"""Approval requests and votes in the database, and who entered the figures they carry."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import sqlalchemy as sa
 
-from bot.approvals.content import Edition, from_json
-from bot.store.schema import approval_requests, approval_votes, figure_snapshots
+from bot.approvals.content import (
+    Authorship,
+    Content,
+    Edition,
+    Slot,
+    from_json,
+    slot_order,
+    slot_text,
+)
+from bot.store.schema import approval_requests, approval_votes, figure_snapshots, figure_values
 
 APPROVE, REJECT = "approve", "reject"
 OPEN = ("pending", "approved")
@@ -43,24 +53,53 @@ class Request:
     replaces: int | None
     votes: tuple[Vote, ...]
 
+    @cached_property
+    def parsed(self) -> Content:
+        """The stored content: editions, who entered each value, who asked to publish."""
+        return from_json(self.content)
+
     @property
     def editions(self) -> list[Edition]:
         """The editions asked about."""
-        return from_json(self.content)
+        return self.parsed.editions
 
-    def approvers(self, last_changer: str | None) -> list[str]:
-        """Who approved and counts: under a two-approval rule, not who entered the figures."""
-        return [
-            v.voter
-            for v in self.votes
-            if v.decision == APPROVE and not (self.needed >= 2 and v.voter == last_changer)
-        ]
+    @property
+    def requesters(self) -> tuple[str, ...]:
+        """Who asked to publish it (`bot post-now`, /postnow); the calendar is nobody."""
+        return self.parsed.requesters
 
-    def approved(self, last_changer: str | None) -> bool:
-        """Enough approvals, and no rejection."""
+    def excluded(self, current: Authorship) -> dict[str, str]:
+        """Who may not approve, and why: under two approvals, nobody who entered or corrected a
+        value it carries (as stored with the request, or as the figures stand now), nor anyone
+        who asked to publish it."""
+        if self.needed < 2:
+            return {}
+        entered: dict[str, list[str]] = {}
+        for slot in sorted(self.parsed.authors.keys() | current.keys(), key=slot_order):
+            for name in (*self.parsed.authors.get(slot, ()), *current.get(slot, ())):
+                if slot_text(slot) not in entered.setdefault(name, []):
+                    entered[name].append(slot_text(slot))
+        out = {name: f"entered or corrected {_some(slots)}" for name, slots in entered.items()}
+        for name in self.requesters:
+            out.setdefault(name, "asked to publish it")
+        return out
+
+    def approvers(self, current: Authorship) -> list[str]:
+        """Who approved and counts (see `excluded`)."""
+        excluded = self.excluded(current)
+        return [v.voter for v in self.votes if v.decision == APPROVE and v.voter not in excluded]
+
+    def approved(self, current: Authorship) -> bool:
+        """Enough approvals from people who count, and no rejection."""
         if self.state in ("rejected", "void"):
             return False
-        return len(self.approvers(last_changer)) >= self.needed
+        return len(self.approvers(current)) >= self.needed
+
+
+def _some(items: list[str], shown: int = 3) -> str:
+    """`a, b, c and 4 more`."""
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 def _votes(conn: sa.Connection, ids: list[int]) -> dict[int, list[Vote]]:
@@ -189,11 +228,39 @@ def add_vote(
     )
 
 
-def last_figure_changer(conn: sa.Connection) -> str | None:
-    """Who entered the newest figures."""
-    row = conn.execute(
-        sa.select(figure_snapshots.c.entered_by)
-        .order_by(figure_snapshots.c.entered_at.desc(), figure_snapshots.c.id.desc())
-        .limit(1)
-    ).first()
-    return str(row.entered_by) if row else None
+def set_content(conn: sa.Connection, request_id: int, content: str) -> None:
+    """Replace the stored content (to add who asked to publish; the fingerprint stays)."""
+    conn.execute(
+        approval_requests.update()
+        .where(approval_requests.c.id == request_id)
+        .values(content=content)
+    )
+
+
+def authors(conn: sa.Connection, slots: Iterable[Slot]) -> dict[Slot, tuple[str, ...]]:
+    """Who entered or corrected each of these values, in the order they did.
+
+    Every entry for the value's figure and date (or span) counts: the first one and each
+    correction of it, so neither the person who typed a figure nor whoever changed it can
+    be one of the two who check it.
+    """
+    wanted = set(slots)
+    if not wanted:
+        return {}
+    rows = conn.execute(
+        sa.select(
+            figure_values.c.figure,
+            figure_values.c.as_of,
+            figure_values.c.period_start,
+            figure_snapshots.c.entered_by,
+        )
+        .join(figure_snapshots, figure_snapshots.c.id == figure_values.c.snapshot_id)
+        .where(figure_values.c.figure.in_({slot[0] for slot in wanted}))
+        .order_by(figure_snapshots.c.entered_at, figure_snapshots.c.id)
+    )
+    found: dict[Slot, list[str]] = {slot: [] for slot in wanted}
+    for row in rows:
+        names = found.get((row.figure, row.as_of, row.period_start))
+        if names is not None and row.entered_by not in names:
+            names.append(row.entered_by)
+    return {slot: tuple(names) for slot, names in found.items()}

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
+from bot.cards.card import Card
 from bot.errors import ChannelError
 
 
@@ -40,6 +41,14 @@ class RecipientGone(Rejected):
     """This one recipient can no longer be reached (blocked the bot, address gone)."""
 
 
+class CredentialsRefused(Rejected):
+    """The platform refused the bot's own login (a revoked app password or token).
+
+    The message names the fix. The delivery fails with it and the channel does not log in
+    again on its own (logins are rate-limited); the runtime tells the admins once per run.
+    """
+
+
 class Uncertain(ChannelError):
     """The post may or may not have reached the platform."""
 
@@ -60,10 +69,19 @@ class Payload:
     # Telegram inline buttons (label, callback data) under the last part: staff messages only,
     # never stored with a delivery.
     buttons: tuple[tuple[str, str], ...] = ()
+    # The delivery's identity ("delivery-31"), the same on every attempt and after a restart:
+    # the sender fills it in; a platform that takes an idempotency or record key derives its
+    # own from it and the part's index. Empty outside the outbox (alerts); never stored with
+    # an edition, which many deliveries share.
+    key: str = ""
+    # The figure card to attach to the first part, with its alt text: `card.png()` gives the
+    # bytes (read from its file and checked, never drawn again), `card.alt` the text. Stored
+    # as a reference; a payload stored without one loads with None.
+    card: Card | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
-        return {
+        data: dict[str, Any] = {
             "channel": self.channel,
             "lang": self.lang,
             "parts": list(self.parts),
@@ -72,6 +90,9 @@ class Payload:
             "target": self.target,
             "extra": dict(self.extra),
         }
+        if self.card is not None:
+            data["card"] = self.card.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Payload:
@@ -84,6 +105,7 @@ class Payload:
             html=data.get("html"),
             target=data.get("target", ""),
             extra=dict(data.get("extra") or {}),
+            card=Card.from_json(data["card"]) if data.get("card") else None,
         )
 
 

@@ -7,18 +7,20 @@ message (`mask_address`), and a message must never name more than one recipient.
 from __future__ import annotations
 
 import binascii
+import datetime as dt
 import re
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from email.utils import format_datetime, make_msgid, parseaddr
 
 import dkim
 
 from bot.channels.base import Payload, Rejected
 from bot.channels.email import EmailSettings
+from bot.channels.email_card import with_card
 from bot.channels.unsubscribe import UNSUBSCRIBE_MARK, UNSUBSCRIBE_WORDS
 from bot.errors import ConfigError
 from bot.privacy import mask_address
@@ -121,6 +123,7 @@ class MessageBuilder:
         unsubscribe_mailto: str = "",
         signer: DkimSigner | None = None,
         cache_size: int = 32,
+        now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.sender_address = parseaddr(sender)[1]
         if not is_address(self.sender_address) or _CONTROL.search(sender):
@@ -141,6 +144,7 @@ class MessageBuilder:
         self._signer = signer
         self._cache: OrderedDict[tuple[str, str, str | None, str], bytes] = OrderedDict()
         self._cache_size = cache_size
+        self._now = now or _utc_now
 
     def build(self, payload: Payload) -> Built:
         """The bytes to send to `payload.target`; Rejected for anything that could inject."""
@@ -167,7 +171,7 @@ class MessageBuilder:
             b"To: ",
             recipient.encode("ascii"),
             b"\r\nDate: ",
-            formatdate(usegmt=True).encode("ascii"),
+            _date(self._now()).encode("ascii"),
             b"\r\nMessage-ID: ",
             message_id.encode("ascii"),
             b"\r\n",
@@ -181,7 +185,7 @@ class MessageBuilder:
                 b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
             ]
         head.append(self._list_id)
-        text, html = payload.parts[0], payload.html
+        text, html = payload.parts[0], with_card(payload.html, payload.card)
         if url is not None:
             # The plain-text part ends with the link too, for mail clients that show no HTML.
             words = UNSUBSCRIBE_WORDS.get(payload.lang, UNSUBSCRIBE_WORDS["en"])
@@ -215,6 +219,15 @@ class MessageBuilder:
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return cached
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _date(moment: dt.datetime) -> str:
+    # A numeric zone ("+0000"): RFC 5322 calls "GMT" obsolete, and some clients show it as is.
+    return format_datetime(moment.astimezone(dt.UTC).replace(microsecond=0))
 
 
 def render_for_folder(settings: EmailSettings) -> Callable[[Payload], bytes]:

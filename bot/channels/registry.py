@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 
+from bot.channels.bluesky import Bluesky
 from bot.channels.email import Email
+from bot.channels.mastodon import Mastodon
 from bot.channels.spec import ChannelSpec
 from bot.channels.telegram import Telegram
 from bot.channels.x import X
@@ -14,6 +16,8 @@ from bot.errors import ConfigError
 REGISTRY: tuple[type[ChannelSpec], ...] = (
     X,
     Telegram,
+    Bluesky,
+    Mastodon,
     Email,
 )
 

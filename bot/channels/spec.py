@@ -13,6 +13,7 @@ import datetime as dt
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from bot.config.model import Strict
@@ -32,6 +33,8 @@ class Fitting(Protocol):
     text: str
     # The template context, for a channel that renders templates of its own.
     context: dict[str, Any]
+    # The channel's `[channels.NAME]` settings (a limit that is configurable, for instance).
+    settings: Any
 
     def optional(self, part: str, ext: str) -> str | None:
         """`PART.LANG.EXT.j2` of the message rendered, or None when it has none."""
@@ -69,6 +72,9 @@ class Wiring:
     # A steady clock and a sleep for pacing; a test gives virtual ones so nothing waits.
     monotonic: Callable[[], float] = time.monotonic
     sleep: Sleep = field(default=asyncio.sleep)
+    # The home folder, against which a channel resolves its relative paths (a login kept in
+    # var/); the runtime fills it in from the settings.
+    home: Path | None = None
 
 
 class ChannelSpec:
@@ -134,7 +140,11 @@ class ChannelSpec:
 
     @classmethod
     def problems(cls, settings: Any) -> list[str]:
-        """What `bot config check` should say about its settings, beyond their types."""
+        """What `bot config check` should say about its settings, beyond their types.
+
+        A problem that starts with a setting's name ("instance_url: …") is shown with that
+        setting's line in config/bot.toml.
+        """
         return []
 
     @classmethod
@@ -145,4 +155,14 @@ class ChannelSpec:
     @classmethod
     def cost(cls, settings: Any, payload: Payload) -> tuple[int, float] | None:
         """Posts and money a payload costs, for a channel with a daily budget (else None)."""
+        return None
+
+    @classmethod
+    def preview_note(cls, settings: Any, posts: int) -> str | None:
+        """A line `bot preview` prints after the editions: what `posts` posts would cost."""
+        return None
+
+    @classmethod
+    def summary(cls, settings: Any) -> str | None:
+        """Where its posts go and how, for `bot config show` (no secret); None: nothing more."""
         return None

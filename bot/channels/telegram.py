@@ -74,8 +74,10 @@ class Telegram(ChannelSpec):
     @classmethod
     def connect(cls, settings: TelegramSettings, wiring: Wiring) -> Channel | None:
         from bot.channels.telegram_api import TelegramChannel
+        from bot.channels.telegram_queue import queue_for
 
-        return TelegramChannel.from_settings(settings, clock=wiring.monotonic, sleep=wiring.sleep)
+        # The runtime's one queue: posts, the fan-out and the bot's replies share the limits.
+        return TelegramChannel.from_settings(settings, queue=queue_for(wiring))
 
     @classmethod
     def targets(cls, settings: TelegramSettings) -> list[str]:

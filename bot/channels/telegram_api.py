@@ -1,27 +1,30 @@
 """Telegram: each part of a payload is one message in a chat, sent with python-telegram-bot.
 
-Only sendMessage and deleteMessage are used, so the Bot is never `initialize()`d: that would
-cost a getMe call per start and, on a bad token, raise an error whose text holds the token.
+Only sendMessage, sendPhoto (a card: telegram_card.py) and deleteMessage are used, so the Bot
+is never `initialize()`d: that would cost a getMe call per start and, on a bad token, raise an
+error whose text holds the token.
 
-Sends are spaced to Telegram's documented limits for bots (Bot FAQ, "My bot is hitting
-limits"): about 30 messages a second across chats, and one a second in any one chat. A 429
-(flood wait) stops every send of this channel until it ends, not only the one refused: the
-limit is the bot's, and Telegram lengthens the wait of a bot that keeps sending.
+Every message goes through the runtime's Telegram queue (telegram_queue.py), the same one the
+subscriber bot's replies take: it keeps Telegram's limits for all of them together, orders each
+chat's messages and waits out a 429 before trying the same message again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
+import functools
 import logging
-import math
 import time
-import warnings
 from collections.abc import Awaitable, Callable
 from typing import ClassVar
 
-import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+)
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -34,8 +37,8 @@ from telegram.error import (
     TimedOut,
 )
 from telegram.request import HTTPXRequest
-from telegram.warnings import PTBDeprecationWarning
 
+from bot.channels import telegram_card
 from bot.channels.base import (
     Payload,
     Progress,
@@ -45,24 +48,25 @@ from bot.channels.base import (
     TemporaryFailure,
     Uncertain,
 )
-from bot.channels.telegram import TelegramSettings
+from bot.channels.telegram import CONCURRENCY, TelegramSettings
+from bot.channels.telegram_queue import (
+    FOR_OUTBOX,
+    FOR_PEOPLE,
+    MAX_HELD_SECONDS,
+    Priority,
+    Retries,
+    TelegramQueue,
+    retry_after_seconds,
+    surely_not_sent,
+)
 from bot.config.model import secret
 from bot.errors import ChannelError
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-# One below Telegram's 30: at exactly 30 the jitter of timing brings an occasional 429, and
-# a 429 stops the whole channel for a second (measured in benchmarks/telegram_fanout.py).
-MESSAGES_PER_SECOND = 29
-SECONDS_PER_CHAT = 1.0
-# Requests in flight at once (the sender's concurrency for this channel): a round trip to
-# Telegram takes a few hundred milliseconds, so fewer than ~10 could not reach 30 a second.
+__all__ = ["MAX_HELD_SECONDS", "TelegramChannel"]
 
-# A flood wait longer than this is handed back to the sender (RateLimited) rather than sat out
-# here, where the waiting deliveries are already claimed: a crash during a long wait would
-# leave them all `unknown` for staff to check, though none was sent.
-MAX_HELD_SECONDS = 60.0
 # What Telegram says when this one person can no longer be reached (they blocked the bot,
 # deleted their account, or never started it): retrying will not help, stop sending to them.
 _GONE = (
@@ -74,8 +78,6 @@ _GONE = (
 
 _HIDDEN = "***"
 _CHAT_SETTING = "[channels.telegram] chat in config/bot.toml"
-# httpx raises these only while opening a connection, before any byte of the request is sent.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.ProxyError)
 
 
 def _shown(chat: str) -> str:
@@ -116,85 +118,6 @@ def _hide_in_logs(token: str) -> None:
             logger.addFilter(_HIDE_TOKENS)
 
 
-def _retry_after_seconds(exc: RetryAfter) -> float:
-    # An int (with a deprecation warning) if PTB_TIMEDELTA was set to false, else a timedelta.
-    # catch_warnings is process-global, which is safe only because nothing awaits inside it.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        value = exc.retry_after
-    if isinstance(value, dt.timedelta):
-        return value.total_seconds()
-    return float(value)
-
-
-class _Limits:
-    """Spaces sends: 1/30 s apart overall, 1 s apart in each chat, none during a flood wait.
-
-    Sends are let go one at a time, under a lock, and each is stamped with the moment it was
-    let go: the spacing holds however many sends wait at once and however late a sleep ends.
-    """
-
-    def __init__(self, clock: Clock, sleep: Sleep) -> None:
-        self._clock = clock
-        self._sleep = sleep
-        # Time as far as the limiter knows: never before the end of its own last sleep, so a
-        # clock that stands still (a test's) or rounds (to microseconds) cannot keep it
-        # sleeping forever.
-        self._floor = -math.inf
-        self._last = -math.inf
-        # Only the chats sent to in the last second: a fan-out to many people must not grow it.
-        self._chats: dict[str, float] = {}
-        self._paused_until = -math.inf
-        self._lock: asyncio.Lock | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-
-    def pause(self, seconds: float) -> None:
-        """Telegram asked to wait: nothing goes out on this channel for `seconds`."""
-        self._paused_until = max(self._paused_until, self._now() + seconds)
-
-    async def wait(self, chat: str) -> None:
-        """Return when a message may go to `chat`; RateLimited if that is too far off."""
-        while True:
-            now = self._now()
-            held = self._paused_until - now
-            if held > MAX_HELD_SECONDS:
-                raise RateLimited(f"Telegram asked to wait {held:.0f} s more", held)
-            ready = max(self._paused_until, self._chats.get(chat, -math.inf) + SECONDS_PER_CHAT)
-            if ready > now:
-                await self._until(now, ready)
-                continue
-            async with self._guard():
-                now = self._now()
-                due = self._last + 1 / MESSAGES_PER_SECOND
-                if due > now:
-                    await self._until(now, due)
-                    now = self._now()
-                if self._paused_until > now:
-                    continue  # a 429 came back while this send slept
-                self._last = self._chats[chat] = now
-                self._forget(now)
-                return
-
-    def _now(self) -> float:
-        return max(self._clock(), self._floor)
-
-    async def _until(self, now: float, moment: float) -> None:
-        await self._sleep(moment - now)
-        self._floor = max(self._floor, moment)
-
-    def _forget(self, now: float) -> None:
-        for chat in [c for c, at in self._chats.items() if at + SECONDS_PER_CHAT <= now]:
-            del self._chats[chat]
-
-    def _guard(self) -> asyncio.Lock:
-        # A lock belongs to the event loop that first waits on it; the channel may be used
-        # from one `asyncio.run` after another (the alerts, the CLI), so one per loop.
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:
-            self._lock, self._loop = asyncio.Lock(), loop
-        return self._lock
-
-
 class TelegramChannel:
     """Posts to one Telegram chat (a channel, group or user) through the Bot API."""
 
@@ -208,12 +131,14 @@ class TelegramChannel:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        queue: TelegramQueue | None = None,
     ) -> None:
         if not token:
             raise ValueError("a Telegram bot token is required")
         self._settings = settings
         self._token = token
-        self._limits = _Limits(clock, sleep)
+        # The runtime's queue, shared with the subscriber bot; a queue of its own otherwise.
+        self.queue = queue or TelegramQueue(clock, sleep)
         # Created on first use, inside the event loop that uses it; `close` lets it go.
         self._bot: Bot | None = None
         self._request: HTTPXRequest | None = None
@@ -226,43 +151,80 @@ class TelegramChannel:
         *,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        queue: TelegramQueue | None = None,
     ) -> TelegramChannel | None:
         """The channel, or None when the token's environment variable is not set."""
         token = secret(settings.token_env)
-        return cls(settings, token, clock=clock, sleep=sleep) if token else None
+        return cls(settings, token, clock=clock, sleep=sleep, queue=queue) if token else None
 
     def __repr__(self) -> str:
         base_url = self._scrub(self._settings.base_url)
         return f"TelegramChannel(chat={self._settings.chat!r}, base_url={base_url!r}, token='***')"
 
     async def publish(self, payload: Payload, done: list[str], progress: Progress) -> list[str]:
-        """Send the parts not yet in `done`, one message each, and return every message id."""
+        """Send the parts not yet in `done`, one message each, and return every message id.
+
+        The organisation's chat goes before the fan-out to subscribers; a person's answer
+        (`tell`) before both.
+        """
+        person = self._is_person(payload)
+        priority = Priority.FANOUT if person else Priority.CHANNEL
+        return await self._send(payload, done, progress, priority, FOR_OUTBOX, person)
+
+    async def tell(self, payload: Payload) -> list[str]:
+        """Staff's messages (an alert, an approval request): ahead of any fan-out, retried
+        after a passing failure, never recorded as a delivery."""
+        return await self._send(payload, [], _NO_PROGRESS, Priority.PERSON, FOR_PEOPLE, True)
+
+    async def _send(
+        self,
+        payload: Payload,
+        done: list[str],
+        progress: Progress,
+        priority: Priority,
+        retries: Retries,
+        person: bool,
+    ) -> list[str]:
         chat = self._chat(payload)
         bot = self._client()
         ids = list(done)
-        total = len(payload.parts)
-        person = self._is_person(payload)
+        # With a card, its photo comes first (telegram_card.py): the text as its caption
+        # when that fits, else in full after it.
+        slots = telegram_card.plan(payload)
+        png = telegram_card.card_bytes(payload.card) if payload.card and slots[0].photo else b""
+        total = len(slots)
         for index in range(len(done), total):
+            # Before the queue: the intent is recorded, so a crash while waiting is flagged
+            # for a check rather than forgotten.
             await progress.before(index)
-            # After `before`: the intent is recorded, so a crash while waiting is flagged for a
-            # check rather than forgotten.
-            await self._limits.wait(chat)
-            try:
-                message = await bot.send_message(
-                    chat_id=chat,
-                    text=payload.parts[index],
-                    parse_mode=ParseMode.HTML,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                    reply_markup=_keyboard(payload) if index == total - 1 else None,
+            markup = _keyboard(payload) if index == total - 1 else None
+            call: Callable[[], Awaitable[Message]] = functools.partial(
+                bot.send_message,
+                chat_id=chat,
+                text=slots[index].text or "",
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+                reply_markup=markup,
+            )
+            if slots[index].photo and payload.card is not None:
+                where = f"{self._settings.base_url} {self._token.partition(':')[0]}"
+                call = functools.partial(
+                    telegram_card.send_card,
+                    bot,
+                    where,
+                    chat,
+                    payload.card,
+                    png,
+                    slots[index].text,
+                    markup,
                 )
+            try:
+                message = await self.queue.send(chat, call, priority=priority, retries=retries)
             except TelegramError as exc:
                 where = f"part {index + 1} of {total} to {_shown(chat) if person else chat}"
-                error = self._translate(exc, where, person=person)
-                if isinstance(error, RateLimited):
-                    self._limits.pause(error.retry_after)
                 # `from None`: PTB's and httpx's exceptions carry the request, whose URL holds
                 # the token; a logged traceback must not show them.
-                raise error from None
+                raise self._translate(exc, where, person=person) from None
             ids.append(str(message.message_id))
             await progress.after(index, ids[-1])
         return ids
@@ -307,6 +269,9 @@ class TelegramChannel:
         if self._bot is None:
             seconds = self._settings.timeout_seconds
             self._request = HTTPXRequest(
+                # As many connections as the sender sends at once: one would let only one
+                # request be on its way, whatever the queue allows.
+                connection_pool_size=CONCURRENCY,
                 connect_timeout=seconds,
                 read_timeout=seconds,
                 write_timeout=seconds,
@@ -346,7 +311,7 @@ class TelegramChannel:
             # The sender deactivates the subscriber: never retried, never sent again.
             return RecipientGone(f"Telegram refused {action}: {said}")
         if isinstance(exc, RetryAfter):
-            seconds = _retry_after_seconds(exc)
+            seconds = retry_after_seconds(exc)
             return RateLimited(f"Telegram asked to wait {seconds:g} s before {action}", seconds)
         if isinstance(exc, ChatMigrated):
             return Rejected(
@@ -360,7 +325,7 @@ class TelegramChannel:
             )
         if isinstance(exc, Forbidden | BadRequest):
             return Rejected(f"Telegram refused {action}: {said}")
-        if isinstance(exc.__cause__, _NOT_SENT):
+        if surely_not_sent(exc):
             return TemporaryFailure(f"could not reach Telegram for {action}: {said}")
         if isinstance(exc, TimedOut):
             # A read or write timeout: the request may have reached Telegram and been posted.
@@ -383,3 +348,14 @@ def _keyboard(payload: Payload) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(label, callback_data=data) for label, data in payload.buttons]]
     )
+
+
+class _NoProgress:
+    async def before(self, index: int) -> None:
+        return None
+
+    async def after(self, index: int, platform_id: str) -> None:
+        return None
+
+
+_NO_PROGRESS = _NoProgress()

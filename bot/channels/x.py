@@ -31,6 +31,8 @@ class XSettings(Strict):
     spend_per_day_usd: float = Field(default=1.0, ge=0)
     price_per_post_usd: float = Field(default=0.015, ge=0)
     price_per_post_with_link_usd: float = Field(default=0.20, ge=0)
+    # A card's alt text is one POST /2/media/metadata, billed per request (the upload is not).
+    price_per_media_metadata_usd: float = Field(default=0.005, ge=0)
 
 
 def has_link(text: str) -> bool:
@@ -89,9 +91,15 @@ class X(ChannelSpec):
 
     @classmethod
     def cost(cls, settings: XSettings, payload: Payload) -> tuple[int, float]:
-        """The number of posts and their price in USD (a post with a link costs more)."""
+        """The number of posts and their price in USD (a post with a link costs more).
+
+        A payload with a card pays for its alt text too; the sender leaves the card out of
+        the rest of a thread whose first post (which carries it) is already out.
+        """
         prices = [
             settings.price_per_post_with_link_usd if has_link(part) else settings.price_per_post_usd
             for part in payload.parts
         ]
-        return len(prices), round(sum(prices), 6)
+        if payload.card is not None and payload.parts:
+            prices.append(settings.price_per_media_metadata_usd)
+        return len(payload.parts), round(sum(prices), 6)

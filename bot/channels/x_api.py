@@ -1,7 +1,8 @@
 """X's API: threads posted with tweepy's v2 Client (OAuth 1.0a), each failure given a kind.
 
 tweepy is synchronous, so every call runs in a worker thread. The mapping follows base.py:
-only a failure that surely happened before X received the request may be retried.
+only a failure that surely happened before X received the request may be retried. A payload's
+card goes with the thread's first post, uploaded by x_media.py first.
 """
 
 from __future__ import annotations
@@ -19,17 +20,19 @@ import tweepy
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
+from bot.cards.card import Card, CardError
 from bot.channels.base import Payload, Progress, RateLimited, Rejected, TemporaryFailure, Uncertain
 from bot.channels.x import XSettings
+from bot.channels.x_media import MEMO, Uploaded, XMedia, retry_after
 from bot.config.model import secret
 from bot.errors import ChannelError
 
 log = logging.getLogger(__name__)
 
 X_HOSTS = ("https://api.x.com", "https://api.twitter.com")
-# X's short rate-limit window, for a 429 that says nothing about when it ends.
-DEFAULT_RETRY_SECONDS = 15 * 60
 MASK = "****"
+# What X accepts as a post's picture's alt text (POST /2/media/metadata).
+ALT_LIMIT = 1000
 T = TypeVar("T")
 
 
@@ -105,14 +108,39 @@ class XChannel:
         ids = list(done)
         total = len(payload.parts)
         for index in range(len(done), total):
+            # The card goes with the first post, uploaded before it is claimed as in flight
+            # (an upload posts nothing, so its failures leave the delivery simply unsent).
+            media = await self._card(payload.card) if index == 0 and payload.card else None
             await progress.before(index)
             action = f"post part {index + 1} of {total}"
             reply_to = ids[-1] if ids else None
-            posted = await self._call(action, self._post, payload.parts[index], reply_to)
+            posted = await self._call(action, self._post, payload.parts[index], reply_to, media)
             log.info("X: part %d of %d posted as %s", index + 1, total, posted)
             ids.append(posted)
             await progress.after(index, posted)
         return ids
+
+    async def _card(self, card: Card) -> str:
+        """The media id of the card with its alt text, uploaded now unless it still is."""
+        if not card.alt.strip() or len(card.alt) > ALT_LIMIT:
+            raise Rejected(
+                f"the card {card.sha256[:12]} has {len(card.alt)} characters of alt text; X "
+                f"takes 1 to {ALT_LIMIT}, and a card never goes out without it"
+            )
+        # Media belong to the account that uploads them (its access token), on that server.
+        account = f"{self._settings.base_url} {self._keys[2]}"
+        held = MEMO.get(account, card.sha256, self._clock())
+        if held is None:
+            try:
+                png = card.png()
+            except CardError as exc:
+                raise Rejected(str(exc)) from None
+            held = await self._call("upload the card", self._upload, png)
+            MEMO.put(account, card.sha256, held)
+        if not held.described:
+            await self._call("give the card its alt text", self._describe, held.media_id, card.alt)
+            held.described = True
+        return held.media_id
 
     async def retract(self, payload: Payload, ids: list[str]) -> None:
         """Delete the posted parts, last first, so no reply is left hanging under a gap."""
@@ -150,8 +178,22 @@ class XChannel:
             self._client = client
         return self._client
 
-    def _post(self, text: str, reply_to: str | None) -> str:
-        response = self._client_now().create_tweet(text=text, in_reply_to_tweet_id=reply_to)
+    def _media(self) -> XMedia:
+        client = self._client_now()
+        ck, cs, at, ats = self._keys
+        auth = tweepy.OAuth1UserHandler(ck, cs, at, ats).apply_auth()
+        return XMedia(client.session, auth, self._settings.timeout_seconds, self._clock)
+
+    def _upload(self, png: bytes) -> Uploaded:
+        return self._media().upload(png)
+
+    def _describe(self, media_id: str, alt: str) -> None:
+        self._media().describe(media_id, alt)
+
+    def _post(self, text: str, reply_to: str | None, media: str | None = None) -> str:
+        response = self._client_now().create_tweet(
+            text=text, in_reply_to_tweet_id=reply_to, media_ids=[media] if media else None
+        )
         data = getattr(response, "data", None)
         if not isinstance(data, dict) or not data.get("id"):
             raise Uncertain(f"X accepted the post but its answer has no post id: {data!r}")
@@ -204,16 +246,8 @@ class XChannel:
         return Rejected(answer)
 
     def _retry_after(self, exc: Any) -> float:
-        headers = exc.response.headers
-        resets: list[int | None] = [exc.reset_time]
-        # tweepy reads only the 15-minute window; an exhausted 24-hour one lasts longer.
-        for scope in ("user", "app"):
-            if _int(headers.get(f"x-{scope}-limit-24hour-remaining")) == 0:
-                resets.append(_int(headers.get(f"x-{scope}-limit-24hour-reset")))
-        known = [r for r in resets if r is not None]
-        if not known:
-            return float(DEFAULT_RETRY_SECONDS)
-        return max(1.0, max(known) - self._clock().timestamp())
+        # tweepy reads only the 15-minute window; retry_after looks at the 24-hour ones too.
+        return retry_after(exc.response.headers, self._clock(), exc.reset_time)
 
     def _mask(self, text: str) -> str:
         for key in self._keys:
@@ -259,10 +293,3 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 def _innermost(exc: BaseException) -> str:
     last = list(_chain(exc))[-1]
     return f"{type(last).__name__}: {last}"
-
-
-def _int(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None

@@ -13,6 +13,7 @@ import click
 if TYPE_CHECKING:
     from bot.app import App
     from bot.runtime import Runtime
+    from bot.staff import Person
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,11 +60,15 @@ class BotGroup(click.Group):
 @click.version_option(package_name="spring-bot")
 @click.pass_context
 def main(ctx: click.Context, home: Path) -> None:
-    """Compose posts from documented figures and publish them to X, Telegram and email."""
+    """Compose posts from documented figures and publish them to the configured channels."""
     # PTB 22.2+ warns about RetryAfter's int seconds as soon as it builds the exception (no
     # way to read it quietly) unless the process opts in to the coming timedelta; set here, at
     # the program's start, and an explicit setting by the operator is kept.
     os.environ.setdefault("PTB_TIMEDELTA", "true")
+    # Whatever the bot creates (database, outbox, exports, secrets) is its account's alone.
+    from bot.store.files import private_umask
+
+    private_umask()
     ctx.obj = home
 
 
@@ -93,11 +98,19 @@ def get_app(ctx: click.Context) -> App:
 
 
 def who(by: str | None) -> str:
-    """Who is at the keyboard: --by, else BOT_USER, else the login name."""
-    import getpass
-    import os
+    """The name a command records: the staff member whose account runs it (bot/staff.py).
 
-    return by or os.environ.get("BOT_USER") or getpass.getuser()
+    Without accounts under [staff]: BOT_USER, else the login name. `--by` may only name the
+    same person; anything else is refused (IdentityError).
+    """
+    return person(by).name
+
+
+def person(by: str | None) -> Person:
+    """Who runs this command, and whether [staff] vouches for it."""
+    from bot.staff import person as person_of
+
+    return person_of(get_app(click.get_current_context()).settings, by)
 
 
 def register() -> None:
@@ -107,10 +120,12 @@ def register() -> None:
         config_cmd,
         deliveries_cmd,
         figures_cmd,
+        figures_confirm_cmd,  # noqa: F401 - adds `bot figures confirm` to the group
         preview_cmd,
         publish_cmd,
         run_cmd,
         subscribers_cmd,
+        web_cmd,
     )
 
     main.add_command(publish_cmd.post_now)
@@ -127,6 +142,7 @@ def register() -> None:
     main.add_command(run_cmd.resume)
     main.add_command(config_cmd.config)
     main.add_command(subscribers_cmd.subscribers)
+    main.add_command(web_cmd.web)
     main.add_command(approvals_cmd.approvals)
     main.add_command(approvals_cmd.approve)
     main.add_command(approvals_cmd.reject)

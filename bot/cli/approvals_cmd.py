@@ -6,42 +6,64 @@ from typing import TYPE_CHECKING
 
 import click
 
-from bot.cli import get_app, who
+from bot.cli import get_app
 
 if TYPE_CHECKING:
     from bot.app import App
+    from bot.approvals.content import Authorship
     from bot.approvals.store import Request
 
 
-def _voter(app: App, by: str | None) -> str:
-    """The name the decision is recorded under; one of [staff] when staff are configured."""
+def _voter(app: App, by: str | None, request: Request, approving: bool = True) -> str:
+    """The name the decision is recorded under: the staff member whose account runs it."""
     from bot.approvals.gate import ApprovalError
+    from bot.cli import person
 
-    name = who(by)
+    found = person(by)
     staff = app.settings.file.staff
-    if staff and name not in staff:
-        # Otherwise one person could count twice: once by name on Telegram, once by login here.
+    if found.verified:
+        return found.name
+    # Names typed in a terminal prove nothing: one person could vote as two.
+    if staff:
         raise ApprovalError(
-            f"{name!r} is not one of the staff in config/bot.toml ({', '.join(staff)}); "
-            "decide under your staff name: --by NAME, or set BOT_USER"
+            "[staff] in config/bot.toml gives nobody an account, so a decision typed here "
+            f'cannot be told apart from anyone else\'s: add account = "{found.account}" to your '
+            "entry, or decide on Telegram"
         )
-    return name
+    if approving and request.needed >= 2:
+        raise ApprovalError(
+            f"#{request.id} needs two approvals, and without accounts under [staff] in "
+            "config/bot.toml this terminal cannot tell two people apart: list the staff with "
+            'their accounts ("Name" = { account = "login" })'
+        )
+    return found.name
 
 
-def _print_request(app: App, request: Request, last: str | None, full: bool) -> None:
+# A vote's decision as a past participle ("reject" + "d" is not a word).
+_DONE = {"approve": "approved", "reject": "rejected"}
+
+
+def _print_request(app: App, request: Request, current: Authorship, full: bool) -> None:
     from bot.approvals.gate import summary
     from bot.approvals.notify import rule
     from bot.publish.history import local_time
 
-    click.echo(f"{summary(request, last)} · due {local_time(app, request.due_at)}")
-    click.echo(f"  {rule(request, last)}; asked {local_time(app, request.created_at)}")
+    click.echo(f"{summary(request, current)} · due {local_time(app, request.due_at)}")
+    click.echo(f"  {rule(request, current)}; asked {local_time(app, request.created_at)}")
     for vote in request.votes:
         said = f": {vote.reason}" if vote.reason else ""
         click.echo(
-            f"  {vote.decision}d by {vote.voter} ({vote.via}) {local_time(app, vote.at)}{said}"
+            f"  {_DONE.get(vote.decision, vote.decision)} by {vote.voter} ({vote.via}) "
+            f"{local_time(app, vote.at)}{said}"
         )
     if not full:
         return
+    from bot.approvals.content import slot_order, slot_text
+
+    if current:
+        click.echo("  who entered or corrected the values it carries:")
+    for slot in sorted(current, key=slot_order):
+        click.echo(f"    {slot_text(slot)}: {', '.join(current[slot]) or '(no longer entered)'}")
     for edition in request.editions:
         click.echo(f"\n── {edition.label} " + "─" * 40)
         if edition.subject:
@@ -74,7 +96,7 @@ def approvals(ctx: click.Context, request_id: int | None) -> None:
 
 @click.command()
 @click.argument("request_id", type=int)
-@click.option("--by", help="Who approves (default: BOT_USER or your login).")
+@click.option("--by", help="Your staff name (optional; it must be yours).")
 @click.option("--yes", is_flag=True, help="Do not show the editions and ask.")
 @click.pass_context
 def approve(ctx: click.Context, request_id: int, by: str | None, yes: bool) -> None:
@@ -82,8 +104,8 @@ def approve(ctx: click.Context, request_id: int, by: str | None, yes: bool) -> N
     from bot.approvals.gate import decide, find
 
     app = get_app(ctx)
-    voter = _voter(app, by)
     request, last = find(app.engine, request_id)
+    voter = _voter(app, by, request)
     if not yes:
         _print_request(app, request, last, full=True)
         if not click.confirm(f"\nApprove #{request_id} as {voter}?"):
@@ -98,14 +120,14 @@ def approve(ctx: click.Context, request_id: int, by: str | None, yes: bool) -> N
 @click.command()
 @click.argument("request_id", type=int)
 @click.option("--reason", required=True, help="Why it must not go out (kept in the record).")
-@click.option("--by", help="Who rejects (default: BOT_USER or your login).")
+@click.option("--by", help="Your staff name (optional; it must be yours).")
 @click.pass_context
 def reject(ctx: click.Context, request_id: int, reason: str, by: str | None) -> None:
     """Reject request ID: it will not be posted."""
-    from bot.approvals.gate import decide
+    from bot.approvals.gate import decide, find
 
     app = get_app(ctx)
-    voter = _voter(app, by)
+    voter = _voter(app, by, find(app.engine, request_id)[0], approving=False)
     _, said = decide(
         app.engine,
         request_id,

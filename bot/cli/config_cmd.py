@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from bot.config.settings import Settings
 
 
 @click.group()
@@ -15,8 +19,11 @@ def config() -> None:
 ONE_PER_LANGUAGE = "every message needs one per language"
 
 
-def collect_problems(home: Path) -> tuple[list[str], list[str]]:
-    """(problems, what was checked) for the settings, figure definitions and every template."""
+def collect_problems(home: Path, warnings: list[str] | None = None) -> tuple[list[str], list[str]]:
+    """(problems, what was checked) for the settings, figure definitions and every template.
+
+    `warnings` receives what is allowed but dangerous (the page exposed without a proxy).
+    """
     from bot.channels import registry
     from bot.compose.check import static_problems, trial_problems
     from bot.compose.drafts import Composer
@@ -36,6 +43,22 @@ def collect_problems(home: Path) -> tuple[list[str], list[str]]:
         checked.append("config/bot.toml")
     except BotError as exc:
         return gather(exc), checked
+    try:
+        from bot.config.tomlfile import load_toml
+        from bot.config.urls import url_problems
+
+        found, warned = url_problems(settings, load_toml(settings.config_dir / "bot.toml"))
+    except BotError as exc:  # a _FILE secret that cannot be read
+        found, warned = gather(exc), []
+    problems += found
+    if warnings is not None:
+        warnings += warned
+    for spec in registry.REGISTRY:
+        # Each channel's own checks (an unusable URL, a credential half set), if it is on.
+        channel = settings.channel(spec.name)
+        if channel.enabled:
+            problems += [_located(settings, spec.name, p) for p in spec.problems(channel)]
+    problems += _zawgyi_problems(settings)
     try:
         book = load_figure_book(settings.config_dir / "figures.toml")
         checked.append(
@@ -110,9 +133,12 @@ def check(ctx: click.Context) -> None:
     from bot.errors import Problems
 
     home = Path(ctx.find_root().obj)
-    problems, checked = collect_problems(home)
+    warnings: list[str] = []
+    problems, checked = collect_problems(home, warnings)
     for item in checked:
         click.echo(f"checked {item}")
+    for warning in warnings:
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     if problems:
         raise Problems(problems, title="The configuration has mistakes")
     click.secho("Configuration OK.", fg="green")
@@ -147,7 +173,38 @@ def show(ctx: click.Context) -> None:
             where = "posts to the platform"
         else:
             where = "writes to the outbox folder"
-        click.echo(f"{spec.name + ':':10} {where}; {states}")
+        more = spec.summary(settings) if settings.enabled else None
+        click.echo(f"{spec.name + ':':10} {where}; {states}" + (f"; {more}" if more else ""))
+
+
+def _zawgyi_problems(settings: Settings) -> list[str]:
+    """Lines of Burmese typed in Zawgyi in the configuration, the templates and the cards."""
+    from bot.zawgyi import file_problems
+
+    files = [
+        *settings.config_dir.glob("*.toml"),
+        *settings.messages_dir.rglob("*.j2"),
+        *settings.messages_dir.rglob("*.toml"),
+    ]
+    problems = []
+    for path in sorted(files):
+        shown = path.relative_to(settings.home) if path.is_relative_to(settings.home) else path
+        problems += file_problems(path, shown.as_posix())
+    return problems
+
+
+def _located(settings: Settings, channel: str, problem: str) -> str:
+    """A channel's problem with the file and line of the setting it starts with (else its table)."""
+    import re
+
+    from bot.config.tomlfile import load_toml
+
+    first = re.match(r"\w+", problem)
+    key = first.group(0) if first else ""
+    toml = load_toml(settings.config_dir / "bot.toml")
+    fields = type(settings.channel(channel)).model_fields
+    where = toml.at("channels", channel, key) if key in fields else toml.at("channels", channel)
+    return f"{where}: [channels.{channel}] {problem}"
 
 
 def _mask_url(url: str) -> str:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from bot.cli import get_app, who
 
 if TYPE_CHECKING:
-    from bot.figures.entries import Entry
+    from bot.app import App
+    from bot.figures.entries import Entry, Unusual
 
 
 @click.group()
@@ -28,7 +29,7 @@ def figures() -> None:
 @click.option(
     "--correction", help="Why an earlier figure is being corrected (allows a total to fall)."
 )
-@click.option("--by", help="Who is entering them (default: BOT_USER or your login).")
+@click.option("--by", help="Your staff name (optional; it must be yours).")
 @click.pass_context
 def set_figures(
     ctx: click.Context,
@@ -59,23 +60,48 @@ def set_figures(
 def _enter(
     ctx: click.Context, entries: list[Entry], by: str | None, origin: str, correction: str | None
 ) -> None:
-    from bot.figures.entries import enter
+    from bot.figures.entries import Unusual, enter
 
     app = get_app(ctx)
-    outcome = enter(
-        app.engine,
-        app.book,
-        entries,
-        entered_by=who(by),
-        now=app.clock(),
-        origin=origin,
-        correction=correction,
-    )
+    name = who(by)
+    try:
+        outcome = enter(
+            app.engine,
+            app.book,
+            entries,
+            entered_by=name,
+            now=app.clock(),
+            origin=origin,
+            correction=correction,
+            today=app.today(),
+        )
+    except Unusual as exc:
+        _wait_for_second(app, exc, entries, name, origin)
     _report(outcome.stored, outcome.unchanged)
     if outcome.corrected:
         click.echo(f"Under the correction ({correction}):")
         for line in outcome.corrected:
             click.echo(f"  {line}")
+
+
+def _wait_for_second(
+    app: App, exc: Unusual, entries: list[Entry], by: str, origin: str
+) -> NoReturn:
+    """Keep figures beyond the believable change for a second person; still a refusal here."""
+    from bot.errors import Problems
+    from bot.figures.proposals import propose
+    from bot.publish.history import local_time
+
+    kept = propose(app.engine, entries, by=by, now=app.clock(), origin=origin, reasons=exc.problems)
+    raise Problems(
+        [
+            *exc.problems,
+            f"They wait as {kept.code} until {local_time(app, kept.expires)}: another member of "
+            f"staff confirms them with `bot figures confirm {kept.code}` (or /setfigures "
+            f"confirm={kept.code} in Telegram).",
+        ],
+        title=exc.title,
+    )
 
 
 def _report(stored: int, unchanged: int) -> None:
@@ -89,7 +115,7 @@ def _report(stored: int, unchanged: int) -> None:
 @figures.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--correction", help="Why earlier figures are being corrected.")
-@click.option("--by", help="Who is entering them (default: BOT_USER or your login).")
+@click.option("--by", help="Your staff name (optional; it must be yours).")
 @click.option(
     "--if-empty", is_flag=True, help="Import only into a store that holds no figures yet."
 )
@@ -119,7 +145,7 @@ def show(ctx: click.Context, as_of: str | None, lang: str) -> None:
     from bot.errors import FigureError
     from bot.figures.entries import parse_date
     from bot.lang import digits, number
-    from bot.store.figures import latest
+    from bot.store.figures import latest, latest_spans
 
     app = get_app(ctx)
     try:
@@ -128,22 +154,42 @@ def show(ctx: click.Context, as_of: str | None, lang: str) -> None:
         raise FigureError(str(exc)) from None
     with app.engine.connect() as conn:
         values = latest(conn, day)
+        spans = latest_spans(conn, day)
     rows = []
     for key, figure in app.book.figures.items():
         stored = values.get(key)
         if figure.kind == "period":
+            continue  # counted only over spans: listed below
+        if stored is None:
+            # A figure entered only for a span has a value, just not a running one.
+            missing = "for a span only (below)" if key in spans else "not entered"
+            rows.append((key, figure.label.get(lang), "—", missing, ""))
             continue
         rows.append(
             (
                 key,
                 figure.label.get(lang),
-                number(stored.value, lang) if stored else "—",
-                digits(str(stored.as_of), lang) if stored else "not entered",
-                stored.source if stored else "",
+                number(stored.value, lang),
+                digits(str(stored.as_of), lang),
+                stored.source,
             )
         )
     _table(("figure", "label", "value", "as of", "source"), rows)
-    if not values:
+    counted = [
+        (
+            key,
+            figure.label.get(lang),
+            number(span.value, lang),
+            digits(f"{span.period_start}..{span.as_of}", lang),
+            span.source,
+        )
+        for key, figure in app.book.figures.items()
+        if (span := spans.get(key)) is not None
+    ]
+    if counted:
+        click.echo("\nCounted over a span (the newest span ending on or before that day):")
+        _table(("figure", "label", "value", "span", "source"), counted)
+    if not values and not spans:
         click.echo(
             f"\nNo figures entered on or before {day}. "
             "Use `bot figures set` or `bot figures import`."

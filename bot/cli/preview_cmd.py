@@ -37,12 +37,24 @@ def _choices(value: str, known: tuple[str, ...], what: str) -> list[str] | None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Also write each email edition's HTML into this folder.",
 )
+@click.option(
+    "--cards",
+    "cards_out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also write each language's figure card (PNG, and its alt text) into this folder.",
+)
 @click.pass_context
 def preview(
-    ctx: click.Context, message: str, on: str | None, lang: str, channel: str, html_out: Path | None
+    ctx: click.Context,
+    message: str,
+    on: str | None,
+    lang: str,
+    channel: str,
+    html_out: Path | None,
+    cards_out: Path | None,
 ) -> None:
     """Show every edition of MESSAGE as each channel would receive it."""
-    failures = _preview(ctx, message, on, lang, channel, html_out)
+    failures = _preview(ctx, message, on, lang, channel, html_out, cards_out)
     if failures:
         what = "1 edition cannot" if failures == 1 else f"{failures} editions cannot"
         click.secho(f"{what} be sent as shown (see CANNOT BE SENT above).", err=True, fg="red")
@@ -56,13 +68,14 @@ def _preview(
     lang: str,
     channel: str,
     html_out: Path | None,
+    cards_out: Path | None = None,
 ) -> int:
-    from bot.channels.registry import NAMES
+    from bot.channels.registry import NAMES, spec
     from bot.compose.drafts import Draft, Failure, occasion_for
     from bot.errors import ConfigError
     from bot.figures.entries import parse_date
     from bot.lang import LANGUAGES
-    from bot.preview import occasion_line, show_edition, write_html
+    from bot.preview import occasion_line, show_edition, write_cards, write_html
     from bot.store.figures import newest_date
 
     app = get_app(ctx)
@@ -92,4 +105,18 @@ def _preview(
         show_edition(edition, click.echo)
         if html_out and isinstance(edition, Draft) and edition.html:
             click.echo(f"HTML written to {write_html(edition, html_out)}\n")
+    if cards_out:
+        written = write_cards(editions, cards_out)
+        for path in written:
+            click.echo(f"Card written to {path} (alt text: {path.with_suffix('.alt.txt')})")
+        if not written:
+            click.echo(f"No card: {message.name} declares none (messages/{message.name}/card.toml)")
+    posts: dict[str, int] = {}
+    for edition in editions:
+        if isinstance(edition, Draft):
+            posts[edition.channel] = posts.get(edition.channel, 0) + len(edition.parts)
+    for name, count in posts.items():
+        note = spec(name).preview_note(app.settings.channel(name), count)
+        if note:
+            click.echo(f"{name}: {note}")
     return sum(isinstance(edition, Failure) for edition in editions)

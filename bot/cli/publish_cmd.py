@@ -59,7 +59,7 @@ def send_publication(runtime: Runtime, publication_id: int | None) -> dict[str, 
     "--channels",
     default=ALL,
     show_default=True,
-    help="x, telegram, email (comma-separated) or all.",
+    help="Channel names (as in `bot config show`), comma-separated, or all.",
 )
 @click.option("--lang", default=ALL, show_default=True, help="en, my (comma-separated) or all.")
 @click.option("--on", "on", help="The occasion's date (YYYY-MM-DD); default: today.")
@@ -218,7 +218,7 @@ def show(ctx: click.Context, publication: int) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @click.pass_context
 def retract(ctx: click.Context, publication: int, reason: str, yes: bool) -> None:
-    """Delete a publication's posts on X and Telegram; emails cannot be recalled."""
+    """Delete a publication's posts where the platform allows it; emails cannot be recalled."""
     from bot.publish.history import detail
     from bot.publish.retract import retract_publication
 

@@ -197,6 +197,18 @@ def _table(numbers: dict[tuple[str, str, str], int]) -> None:
 
 # export -------------------------------------------------------------------------------------
 
+# A spreadsheet runs a cell that starts with one of these as a formula (`=cmd|…`, `@SUM(…)`).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """A cell a spreadsheet shows as text: a leading apostrophe before a formula's first sign.
+
+    Anyone can sign up with an address such as `=HYPERLINK(…)@example.org`; the export is
+    opened by staff, in a spreadsheet, on their own machine (OWASP: CSV injection).
+    """
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
 
 @subscribers.command("export")
 @click.option("--channel", type=_CHANNEL, help="Only this channel.")
@@ -227,12 +239,15 @@ def export(ctx: click.Context, channel: str | None, status: str | None, file: Pa
             for person in stream(app.engine, channel, status):
                 writer.writerow(
                     [
-                        person.address,
-                        person.channel,
-                        person.lang,
-                        ";".join(person.topics),
-                        person.status,
-                        person.created_at.date().isoformat(),
+                        spreadsheet_safe(cell)
+                        for cell in (
+                            person.address,
+                            person.channel,
+                            person.lang,
+                            ";".join(person.topics),
+                            person.status,
+                            person.created_at.date().isoformat(),
+                        )
                     ]
                 )
                 number += 1
@@ -268,6 +283,7 @@ def delete(ctx: click.Context, address: str, channel: str, yes: bool) -> None:
 
     from bot.errors import BotError
     from bot.store.schema import deliveries
+    from bot.subscribers import outbox_copies
     from bot.subscribers.store import erase, find
 
     if address == "-":
@@ -296,9 +312,16 @@ def delete(ctx: click.Context, address: str, channel: str, yes: bool) -> None:
                 .where(deliveries.c.subscriber_id == person.id)
             ).scalar_one()
         )
+    copies = outbox_copies.recorded(app.engine, person.id)
     if not erase(app.engine, channel, person.address, app.clock()):
         raise BotError(f"{shown} was erased meanwhile")
+    removed = outbox_copies.remove(app.settings.outbox_dir, channel, person.address, copies)
     click.echo(
         f"Erased {shown}: the address and choices are gone; their deliveries ({sent_to}) keep "
         'only "(erased)". Only anonymous counts remain.'
     )
+    if removed:
+        click.echo(
+            f"Removed {removed} cop{'y' if removed == 1 else 'ies'} of what was sent to them "
+            "from the outbox folder."
+        )

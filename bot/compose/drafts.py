@@ -8,7 +8,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.cards.card import Card
 from bot.channels import registry
+from bot.compose.cards import card_for
 from bot.compose.context import FigureUse, Occasion, Usage, build_context
 from bot.compose.environment import make_environment
 from bot.compose.messages import Message, load_message
@@ -33,6 +35,8 @@ class Draft:
     figures: tuple[FigureUse, ...]
     subject: str | None = None
     html: str | None = None
+    # The message's figure card in this language (messages/NAME/card.toml), or None.
+    card: Card | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,11 @@ class Composer:
         """Render and fit one edition; raises TemplateError or FitError."""
         spec = registry.spec(channel)
         text = render(self.env, message.text_template(lang), context, self.settings.messages_dir)
-        fitted = spec.fit(_Edition(self, message, lang, context, text))
+        fitted = spec.fit(
+            _Edition(self, message, lang, context, text, self.settings.channel(channel))
+        )
+        # From the same context, so its figures are noted with the text's (the same snapshot).
+        card = card_for(self.env, self.settings, message, lang, context)
         draft = Draft(
             message.name,
             channel,
@@ -165,9 +173,11 @@ class Composer:
             tuple(usage.used.values()),
             subject=fitted.subject,
             html=fitted.html,
+            card=card,
         )
         if lang == "my":
-            for piece in (*draft.parts, draft.subject or "", draft.html or ""):
+            alt = card.alt if card else ""
+            for piece in (*draft.parts, draft.subject or "", draft.html or "", alt):
                 leak = latin_digits_in_burmese(piece)
                 if leak:
                     raise TemplateError(
@@ -181,10 +191,17 @@ class _Edition:
     """One edition as a channel's `fit` sees it: its text, and the message's own templates."""
 
     def __init__(
-        self, composer: Composer, message: Message, lang: str, context: dict[str, Any], text: str
+        self,
+        composer: Composer,
+        message: Message,
+        lang: str,
+        context: dict[str, Any],
+        text: str,
+        settings: Any,
     ) -> None:
         self.composer, self.folder = composer, message
         self.message, self.lang, self.context, self.text = message.name, lang, context, text
+        self.settings = settings
 
     def has(self, part: str, ext: str) -> str | None:
         return self.folder.template(part, self.lang, ext)

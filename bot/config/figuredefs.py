@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bot.config.settings import Localized, describe_validation_error
 from bot.config.tomlfile import TomlFile, load_toml
@@ -28,6 +28,23 @@ class FigureDef(BaseModel):
     kind: Kind
     label: Localized
     note: str = ""
+    # The range a value can possibly take: outside it, a value is refused as impossible.
+    min: int = Field(default=0, ge=0)
+    max: int | None = Field(default=None, ge=0)
+    # The largest change per day since the neighbouring value that is believable as typed:
+    # beyond it, entering needs --correction "why" or a second member of staff.
+    max_change_per_day: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _limits(self) -> FigureDef:
+        if self.max is not None and self.max < self.min:
+            raise ValueError(f"{self.key}: max ({self.max}) is below min ({self.min})")
+        if self.kind == "period" and self.max_change_per_day is not None:
+            raise ValueError(
+                f"{self.key}: a period figure is counted afresh for each span, so it has no "
+                "change per day; give it min and max only"
+            )
+        return self
 
 
 class _RelationDef(BaseModel):
@@ -90,6 +107,12 @@ class FigureBook:
     figures: dict[str, FigureDef]
     relations: tuple[Relation, ...]
     path: Path
+    # `config/figures.toml:12` for each figure's key and limit settings, for error messages.
+    lines: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def where(self, key: str, setting: str) -> str:
+        """Where a figure's setting is written (or the figure, if the setting is not)."""
+        return self.lines.get((key, setting)) or self.lines.get((key, "key")) or str(self.path)
 
     def get(self, key: str) -> FigureDef:
         """The definition of `key`, or a FigureError with a did-you-mean."""
@@ -146,12 +169,15 @@ def load_figure_book(path: Path) -> FigureBook:
         raise Problems(describe_validation_error(toml, exc)) from None
     problems: list[str] = []
     figures: dict[str, FigureDef] = {}
+    lines: dict[tuple[str, str], str] = {}
     for index, figure in enumerate(parsed.figure):
         if figure.key in figures:
             problems.append(
                 f"{toml.at('figure', index, 'key')}: figure {figure.key!r} is defined twice"
             )
         figures[figure.key] = figure
+        for setting in ("key", "min", "max", "max_change_per_day"):
+            lines[(figure.key, setting)] = toml.at("figure", index, setting)
     relations: list[Relation] = []
     for index, relation in enumerate(parsed.relation):
         where = toml.at("relation", index, "check")
@@ -161,4 +187,4 @@ def load_figure_book(path: Path) -> FigureBook:
             problems.append(f"{where}: relation {relation.check!r}: {exc}")
     if problems:
         raise Problems(problems)
-    return FigureBook(figures, tuple(relations), path)
+    return FigureBook(figures, tuple(relations), path, lines)

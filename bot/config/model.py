@@ -9,14 +9,40 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from bot.config.tomlfile import TomlFile
 from bot.errors import ConfigError
 
 
 class Strict(BaseModel):
     # A misspelt key must be reported, not silently ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Localized(Strict):
+    en: str
+    my: str
+
+    def get(self, lang: str) -> str:
+        """The text in `lang`."""
+        return self.my if lang == "my" else self.en
+
+
+def describe_validation_error(toml: TomlFile, exc: ValidationError) -> list[str]:
+    """One `file:line: field: reason` line per pydantic error."""
+    problems = []
+    for error in exc.errors():
+        loc = tuple(error["loc"])
+        field = ".".join(str(part) for part in loc) or "(top)"
+        message = error["msg"]
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting (check the spelling)"
+        elif error["type"] == "missing":
+            message = "required setting is missing"
+        message = message.removeprefix("Value error, ")
+        problems.append(f"{toml.at(*loc)}: {field}: {message}")
+    return problems
 
 
 def secret(name: str) -> str | None:

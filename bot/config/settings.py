@@ -11,21 +11,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
+from bot.config.model import Localized as Localized
 from bot.config.model import Strict
-from bot.config.tomlfile import TomlFile, load_toml
+from bot.config.model import describe_validation_error as describe_validation_error
+from bot.config.tomlfile import load_toml
 from bot.errors import ConfigError, Problems
 
 Language = Literal["en", "my"]
 _LANGUAGES: tuple[Language, ...] = ("en", "my")
-
-
-class Localized(Strict):
-    en: str
-    my: str
-
-    def get(self, lang: str) -> str:
-        """The text in `lang`."""
-        return self.my if lang == "my" else self.en
 
 
 class Organisation(Strict):
@@ -60,6 +53,19 @@ else:
     Channels = _channel_tables()
 
 
+class SignupLimits(Strict):
+    """Sign-ups accepted per window, counted in the database (shared by every web process)."""
+
+    # Per client: one IPv4 address, or one IPv6 /64 (what one household or phone holds).
+    per_client_per_hour: int = Field(default=5, ge=1)
+    # Per address, however it is written (case, +tags, dots in a Gmail address).
+    per_address_per_day: int = Field(default=3, ge=1)
+    # Per recipient domain: one mail provider cannot be made to see a flood from us.
+    per_domain_per_hour: int = Field(default=30, ge=1)
+    # Confirmation emails in all, per hour: a cap no spread of clients and addresses passes.
+    mails_per_hour: int = Field(default=200, ge=1)
+
+
 class Web(Strict):
     # Loopback by default: put a reverse proxy with TLS in front to publish it.
     host: str = "127.0.0.1"
@@ -68,6 +74,18 @@ class Web(Strict):
     # The sign-up form limits each visitor's address; behind a proxy on another host, without
     # this every visitor looks like the proxy.
     forwarded_allow_ips: str = "127.0.0.1"
+    # `bot run` serves the page too (the one-command set-up); false when `bot web` serves it.
+    serve: bool = True
+    # Open connections at most; one more is answered 503 and closed.
+    max_connections: int = Field(default=100, ge=1, le=10_000)
+    # A request's head and body must arrive within this many seconds of the connection (or of
+    # the previous answer): a client trickling bytes cannot hold a connection open.
+    request_timeout_seconds: float = Field(default=10, gt=0, le=300)
+    # An idle kept-alive connection is closed after this many seconds.
+    keep_alive_seconds: int = Field(default=5, ge=1, le=300)
+    # The request line and headers together, in bytes.
+    max_header_bytes: int = Field(default=8192, ge=1024, le=65536)
+    limits: SignupLimits = SignupLimits()
 
 
 class Database(Strict):
@@ -76,6 +94,19 @@ class Database(Strict):
 
 class Outbox(Strict):
     dir: str = "var/outbox"
+
+
+# An account name on the machine (POSIX-style logins, as useradd accepts them).
+ACCOUNT = r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}$"
+
+
+class StaffMember(Strict):
+    """How the bot knows one member of staff: on Telegram, and in a terminal on its machine."""
+
+    # Their numeric Telegram user id: a username can change hands, the id cannot.
+    telegram: int | None = None
+    # Their operating-system account (the one they run sudo from), for `bot` commands.
+    account: str | None = Field(default=None, pattern=ACCOUNT)
 
 
 class SettingsFile(Strict):
@@ -87,28 +118,50 @@ class SettingsFile(Strict):
     outbox: Outbox = Outbox()
     web: Web = Web()
     channels: Channels = Field(default_factory=lambda: Channels())
-    # Staff who may control the bot from Telegram: their name (as records show it) = their
-    # numeric Telegram user id. Usernames can be changed and taken over; ids cannot.
-    staff: dict[str, int] = Field(default_factory=dict)
+    # Staff: their name (as records show it) = their numeric Telegram user id, or
+    # { telegram = ID, account = "login" } to be recognised in a terminal too (bot/staff.py).
+    staff: dict[str, StaffMember] = Field(default_factory=dict)
     # Validated by the scheduler's own loader; kept here so one file holds the settings.
     schedule: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("staff", mode="before")
+    @classmethod
+    def _staff_forms(cls, value: Any) -> Any:
+        # `"Aye Aye" = 123456789`, the first form, is a Telegram id alone.
+        if not isinstance(value, dict):
+            return value
+        out = {}
+        for name, given in value.items():
+            if isinstance(given, int) and not isinstance(given, bool):
+                given = {"telegram": given}
+            elif not isinstance(given, dict):
+                raise ValueError(
+                    f'{name}: write "{name}" = 123456789 (their Telegram id) or "{name}" = '
+                    '{ telegram = 123456789, account = "login" }'
+                )
+            out[name] = given
+        return out
+
     @field_validator("staff")
     @classmethod
-    def _staff_ids(cls, value: dict[str, int]) -> dict[str, int]:
-        for name, user_id in value.items():
+    def _staff_ids(cls, value: dict[str, StaffMember]) -> dict[str, StaffMember]:
+        for name, member in value.items():
             if not name.strip() or len(name) > 60:
                 raise ValueError(f"staff name {name!r} must be 1 to 60 characters")
-            if user_id <= 0:
+            if member.telegram is None and member.account is None:
+                raise ValueError(f"{name}: give their telegram id, their account, or both")
+            if member.telegram is not None and member.telegram <= 0:
                 raise ValueError(
-                    f"{name}: {user_id} is not a Telegram user id (a positive number; a person "
-                    "can learn theirs by sending /whoami to the bot)"
+                    f"{name}: {member.telegram} is not a Telegram user id (a positive number; a "
+                    "person can learn theirs by sending /whoami to the bot)"
                 )
-        seen: dict[int, str] = {}
-        for name, user_id in value.items():
-            if user_id in seen:
-                raise ValueError(f"{seen[user_id]} and {name} have the same Telegram id {user_id}")
-            seen[user_id] = name
+        for kind in ("telegram", "account"):
+            seen: dict[object, str] = {}
+            for name, member in value.items():
+                key = getattr(member, kind)
+                if key is not None and key in seen:
+                    raise ValueError(f"{seen[key]} and {name} have the same {kind} {key}")
+                seen[key] = name
         return value
 
     @field_validator("timezone")
@@ -157,22 +210,6 @@ class Settings:
 def home_dir() -> Path:
     """The folder holding config/, messages/ and var/: BOT_HOME, else the current folder."""
     return Path(os.environ.get("BOT_HOME", ".")).resolve()
-
-
-def describe_validation_error(toml: TomlFile, exc: ValidationError) -> list[str]:
-    """One `file:line: field: reason` line per pydantic error."""
-    problems = []
-    for error in exc.errors():
-        loc = tuple(error["loc"])
-        field = ".".join(str(part) for part in loc) or "(top)"
-        message = error["msg"]
-        if error["type"] == "extra_forbidden":
-            message = "unknown setting (check the spelling)"
-        elif error["type"] == "missing":
-            message = "required setting is missing"
-        message = message.removeprefix("Value error, ")
-        problems.append(f"{toml.at(*loc)}: {field}: {message}")
-    return problems
 
 
 def load_settings(home: Path | None = None) -> Settings:

@@ -12,7 +12,9 @@ import sqlalchemy as sa
 
 from bot.config.figuredefs import FigureBook
 from bot.errors import FigureError, Problems
+from bot.figures import plausible
 from bot.store import figures as store
+from bot.zawgyi import problem as zawgyi_problem
 
 _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+$")
 
@@ -62,13 +64,14 @@ MAX_TEXT = {"source": 2000, "who": 200}
 
 
 def unstorable(text: str) -> str | None:
-    """Why `text` cannot be stored as given (control characters, broken Unicode), or None."""
+    """Why `text` cannot be stored as given (control characters, broken Unicode, Burmese in
+    Zawgyi rather than Unicode), or None."""
     for char in text:
         if char in "\t":
             continue
         if ord(char) < 32 or ord(char) == 127 or 0xD800 <= ord(char) <= 0xDFFF:
             return f"contains a character that cannot be stored (U+{ord(char):04X})"
-    return None
+    return zawgyi_problem(text)
 
 
 def parse_period(text: str) -> tuple[dt.date, dt.date]:
@@ -107,13 +110,38 @@ def parse_assignments(
     return entries
 
 
+class Unusual(Problems):
+    """The only objection is a change faster than believable: a second person may confirm it."""
+
+    def __init__(self, problems: list[str], changed: list[Entry]) -> None:
+        super().__init__(problems, title="Figures beyond the believable change were not stored")
+        self.changed = changed
+
+
 def check(
-    conn: sa.Connection, book: FigureBook, entries: list[Entry], correction: str | None
+    conn: sa.Connection,
+    book: FigureBook,
+    entries: list[Entry],
+    correction: str | None,
+    *,
+    today: dt.date | None = None,
+    confirmed: bool = False,
 ) -> list[Entry]:
-    """Raise Problems listing every refused entry; return the entries that change something."""
+    """Raise Problems listing every refused entry; return the entries that change something.
+
+    `today` (the organisation's): refuse dates after it. `confirmed`: a second member of staff
+    confirmed these values, so a change faster than `max_change_per_day` is let through, as
+    under a correction. When such changes are the only objection, the Problems are `Unusual`.
+    """
     problems: list[str] = []
+    bad_reason = zawgyi_problem(correction) if correction else None
+    if bad_reason:
+        problems.append(f"the reason for the correction {bad_reason}")
     known = [entry for entry in entries if _check_definition(book, entry, problems)]
     known = _drop_duplicates(known, problems)
+    if today is not None:
+        problems += plausible.future(known, today)
+    problems += plausible.impossible(book, known)
     changed: list[Entry] = []
     for entry in known:
         before = store.existing(conn, entry.figure, entry.as_of, entry.period_start)
@@ -130,8 +158,12 @@ def check(
     if not correction:
         problems += _falling_totals(conn, book, changed)
     problems += _broken_relations(conn, book, changed)
+    jumps = [] if correction or confirmed else plausible.unusual(conn, book, changed)
+    second_look = [f"{jump.entry.where}: {jump.text}; {plausible.SECOND_LOOK}" for jump in jumps]
     if problems:
-        raise Problems(problems)
+        raise Problems(problems + second_look)
+    if second_look:
+        raise Unusual(second_look, changed)
     return changed
 
 
@@ -234,7 +266,7 @@ def corrected(conn: sa.Connection, book: FigureBook, changed: list[Entry]) -> li
                 f"{entry.figure} {_date_text(entry)}: {before.value} → {entry.value} (replaced)"
             )
     lines += [what.replace(" would fall ", " falls ") for _, what in _falls(conn, book, changed)]
-    return lines
+    return lines + [jump.text for jump in plausible.unusual(conn, book, changed)]
 
 
 def _broken_relations(conn: sa.Connection, book: FigureBook, entries: list[Entry]) -> list[str]:
@@ -284,6 +316,9 @@ class Outcome:
     snapshots: int
     # Under --correction: the values it replaced and the totals it let fall.
     corrected: tuple[str, ...] = ()
+    entered_by: str = ""
+    # Not stored: beyond the believable change, waiting for a second person under this code.
+    waiting: str | None = None
 
 
 def enter(
@@ -295,29 +330,58 @@ def enter(
     now: dt.datetime,
     origin: str,
     correction: str | None = None,
+    today: dt.date | None = None,
 ) -> Outcome:
-    """Check and store entries in one transaction: all of them or none."""
+    """Check and store entries in one transaction: all of them or none.
+
+    The entry points pass `today` (the organisation's date) so that future dates are refused.
+    """
+    with engine.begin() as conn:
+        return enter_in(
+            conn,
+            book,
+            entries,
+            entered_by=entered_by,
+            now=now,
+            origin=origin,
+            correction=correction,
+            today=today,
+        )
+
+
+def enter_in(
+    conn: sa.Connection,
+    book: FigureBook,
+    entries: list[Entry],
+    *,
+    entered_by: str,
+    now: dt.datetime,
+    origin: str,
+    correction: str | None = None,
+    today: dt.date | None = None,
+    confirmed: bool = False,
+) -> Outcome:
+    """`enter` inside the caller's transaction (a second person's confirmation uses it)."""
     if not entries:
         raise FigureError("no figures given")
     bad_name = unstorable(entered_by)
     if bad_name or not entered_by.strip() or len(entered_by) > MAX_TEXT["who"]:
         reason = bad_name or f"must be 1 to {MAX_TEXT['who']} characters"
-        raise FigureError(f"the name of who enters the figures (--by or BOT_USER) {reason}")
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            # Serialise entries so two people cannot both pass the "never falls" check
-            # against the same old totals.
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
-        changed = check(conn, book, entries, correction)
-        notes = tuple(corrected(conn, book, changed)) if correction else ()
-        snapshots = group(changed)
-        for snapshot in snapshots:
-            store.append(
-                conn,
-                snapshot,
-                entered_by=entered_by,
-                entered_at=now,
-                correction=correction,
-                origin=origin,
-            )
-    return Outcome(len(changed), len(entries) - len(changed), len(snapshots), notes)
+        raise FigureError(f"the name of who enters the figures {reason}")
+    if conn.dialect.name == "postgresql":
+        # Serialise entries so two people cannot both pass the "never falls" check
+        # against the same old totals.
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(4242001)"))
+    changed = check(conn, book, entries, correction, today=today, confirmed=confirmed)
+    notes = tuple(corrected(conn, book, changed)) if correction else ()
+    snapshots = group(changed)
+    for snapshot in snapshots:
+        store.append(
+            conn,
+            snapshot,
+            entered_by=entered_by,
+            entered_at=now,
+            correction=correction,
+            origin=origin,
+        )
+    return Outcome(len(changed), len(entries) - len(changed), len(snapshots), notes, entered_by)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from twitter_text import parse_tweet
@@ -16,6 +17,7 @@ from bot.fit.breaks import PARAGRAPH, SENTENCE, cuts, level, pack, strip
 X_LIMIT: Final = 280
 
 Numbering = Callable[[int, int], str]
+Length = Callable[[str], int]
 
 URL_WEIGHT: Final = 23
 
@@ -57,28 +59,41 @@ def _light_weighted_length(text: str) -> int | None:
     return weight
 
 
-def split_thread(text: str, limit: int = X_LIMIT, numbering: Numbering | None = None) -> list[str]:
-    """Split text into X posts of at most limit weighted characters, numbered if more than one."""
+def split_thread(
+    text: str,
+    limit: int = X_LIMIT,
+    numbering: Numbering | None = None,
+    *,
+    length: Length = weighted_length,
+    post: str = "an X post",
+    unit: str = "weighted characters",
+) -> list[str]:
+    """Split text into posts of at most limit, numbered if more than one.
+
+    X's weighted length by default; another platform's thread gives its own `length`, and what
+    its errors call a post ("a Mastodon post") and the unit.
+    """
     whole = strip(text)
     if not whole:
-        raise FitError("the X post is empty: there is no text to publish")
-    if weighted_length(whole) <= limit:
+        raise FitError(f"{post} would be empty: there is no text to publish")
+    if length(whole) <= limit:
         return [whole]
     number = numbering or _default_numbering
     words, levels = _words(whole)
+    measure = _Measure(length, post, unit)
     # The number of parts changes the width of every suffix ("9/9" vs "10/10"), which can
     # change the number of parts again, so look for a count that agrees with itself.
     n, tried = 2, set()
     while n not in tried:
         tried.add(n)
-        ranges = _pack_thread(words, levels, n, limit, number)
+        ranges = _pack_thread(words, levels, n, limit, number, measure)
         if len(ranges) == n:
             return _finish(words, ranges, number)
         n = max(2, len(ranges))
     # Only a numbering whose width jumps around with the total can get here.
     counts = ", ".join(map(str, sorted(tried)))
     raise FitError(
-        "the text cannot be numbered as an X thread: with the numbering given, the count of "
+        "the text cannot be numbered as a thread: with the numbering given, the count of "
         f"posts never matches the numbers written on them (tried {counts} posts)"
     )
 
@@ -103,13 +118,18 @@ def _render(words: list[tuple[str, str]], start: int, end: int) -> str:
 
 
 def _pack_thread(
-    words: list[tuple[str, str]], levels: list[int], n: int, limit: int, number: Numbering
+    words: list[tuple[str, str]],
+    levels: list[int],
+    n: int,
+    limit: int,
+    number: Numbering,
+    measure: _Measure,
 ) -> list[tuple[int, int]]:
     def fits(start: int, end: int, index: int) -> bool:
-        return weighted_length(f"{_render(words, start, end)} {number(index, n)}") <= limit
+        return measure.length(f"{_render(words, start, end)} {number(index, n)}") <= limit
 
     def too_long(at: int, index: int) -> FitError:
-        return _word_too_long(words[at][1], limit, number(index, n))
+        return _word_too_long(words[at][1], limit, number(index, n), measure)
 
     # Posts break between sentences; clauses and spaces are only used inside a long one.
     return pack(levels, SENTENCE, fits, too_long)
@@ -122,15 +142,24 @@ def _finish(
     return [f"{_render(words, s, e)} {number(i, n)}" for i, (s, e) in enumerate(ranges, 1)]
 
 
-def _word_too_long(word: str, limit: int, suffix: str) -> FitError:
-    weight = weighted_length(word)
+@dataclass(frozen=True)
+class _Measure:
+    """How a platform counts, and how its errors name the platform and the unit."""
+
+    length: Length
+    post: str
+    unit: str
+
+
+def _word_too_long(word: str, limit: int, suffix: str, measure: _Measure) -> FitError:
+    weight = measure.length(word)
     shown = word if len(word) <= 40 else word[:40] + "…"
+    post = measure.post
     if weight > limit:
         return FitError(
-            f"a single word of {weight} weighted characters cannot fit in an X post "
-            f"of {limit}: '{shown}'"
+            f"a single word of {weight} {measure.unit} cannot fit in {post} of {limit}: '{shown}'"
         )
     return FitError(
-        f"a single word of {weight} weighted characters cannot fit in an X post of {limit} "
+        f"a single word of {weight} {measure.unit} cannot fit in {post} of {limit} "
         f"together with the thread number '{suffix}': '{shown}'"
     )

@@ -52,7 +52,10 @@ class Budget:
             for ids_json, payload_json in conn.execute(query):
                 sent = len(json.loads(ids_json))
                 payload = Payload.from_json(json.loads(payload_json))
-                done = Payload(payload.channel, payload.lang, payload.parts[:sent])
+                # The first part carried the card, whose alt text was paid for with it.
+                done = Payload(
+                    payload.channel, payload.lang, payload.parts[:sent], card=payload.card
+                )
                 count, price = self.cost(done)
                 posts, spend = posts + count, spend + price
         return posts, spend

@@ -44,6 +44,7 @@ def _payload(draft: Draft) -> Payload:
         parts=draft.parts,
         subject=draft.subject,
         html=draft.html,
+        card=draft.card,
     )
 
 
@@ -169,6 +170,10 @@ def _edition(conn: sa.Connection, publication_id: int, draft: Draft) -> int:
     if found is not None:
         # The first composition stands: a repeat must not change what is (being) sent.
         return int(found)
+    if draft.card is not None:
+        # The card's file first (content-addressed, written once): a stored edition always
+        # names a card that is on disk, and a failed commit leaves only an unused file.
+        draft.card.save()
     result = conn.execute(
         editions.insert().values(
             publication_id=publication_id,

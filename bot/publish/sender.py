@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import sqlalchemy as sa
 
-from bot.channels.base import Channel, Payload, RateLimited, RecipientGone
+from bot.channels.base import Channel, CredentialsRefused, Payload, RateLimited, RecipientGone
 from bot.errors import BotError, ChannelError
 from bot.publish import due, lease, transitions
 from bot.publish.budget import Budget
@@ -64,6 +64,8 @@ class Report:
     states: Counter[str] = field(default_factory=Counter)
     waiting_until: dt.datetime | None = None
     paused: str | None = None
+    # Channel → why the platform refused the bot's login (the admins are told, once a run).
+    refused: dict[str, str] = field(default_factory=dict)
 
     def count(self, state: str) -> int:
         """How many deliveries ended in `state` in this run."""
@@ -291,7 +293,10 @@ class Sender:
         done: list[str] = json.loads(row.ids)
         # Only the parts still to send: those already out (a thread resumed after a failure)
         # are counted in today's use by the budget, and must not be paid for twice.
-        rest = replace(payload, parts=payload.parts[len(done) :])
+        # The card went with the first part: a resumed thread does not pay for it again.
+        rest = replace(
+            payload, parts=payload.parts[len(done) :], card=None if done else payload.card
+        )
         refusal = self.budgets[name].refusal(rest, self.clock()) if name in self.budgets else None
         if refusal:
             with self.engine.begin() as conn:
@@ -309,11 +314,15 @@ class Sender:
         return not isinstance(got, RateLimited)
 
     def _addressed(self, name: str, row: Due, base: Payload) -> Payload:
-        """The edition as this delivery's recipient gets it, with their own unsubscribe link."""
+        """The edition as this delivery's recipient gets it, with their own unsubscribe link.
+
+        `key` names the delivery for platforms that take an idempotency key (see Payload).
+        """
+        key = f"delivery-{row.id}"
         if name == "email" and row.token:
             extra = {"unsubscribe_url": self.unsubscribe_url(row.token)}
-            return replace(base, target=row.target, extra=extra)
-        return replace(base, target=row.target, extra=dict(base.extra))
+            return replace(base, target=row.target, extra=extra, key=key)
+        return replace(base, target=row.target, extra=dict(base.extra), key=key)
 
     async def _send(
         self,
@@ -335,6 +344,8 @@ class Sender:
                 from bot.subscribers.store import deactivate
 
                 deactivate(self.engine, row.subscriber_id, self.clock())
+            if isinstance(exc, CredentialsRefused):
+                report.refused.setdefault(name, str(exc))
             with self.engine.begin() as conn:
                 state, detail = transitions.after_error(
                     conn, row.id, row.attempts, progress.ids, exc, self.clock(), self.max_attempts

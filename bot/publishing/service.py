@@ -20,7 +20,6 @@ import sqlalchemy as sa
 
 from bot import control
 from bot.approvals import gate, notify
-from bot.approvals import store as approval_store
 from bot.approvals.content import fingerprint
 from bot.channels.base import Payload
 from bot.compose.drafts import Draft, Edition, occasion_for
@@ -206,6 +205,8 @@ class Publisher:
             due_at=ask.due_at or now,
             drafts=decision.drafts,
             now=now,
+            # A person asking to publish is not one of the two who approve it.
+            requested_by=ask.by if ask.source != "schedule" else None,
         )
         buttons = notify.buttons(request)
         if new is not None and self.admins is not None:
@@ -218,8 +219,8 @@ class Publisher:
         if request.state == "rejected":
             reason = f"rejected (#{request.id}): {request.reason}; it will not be posted"
             return replace(decision, verdict="rejected", reason=reason)
-        with self.app.engine.connect() as conn:
-            last = approval_store.last_figure_changer(conn)
+        # Who entered the figures, as they stand at this release (bot/approvals/gate.py).
+        last = await asyncio.to_thread(gate.authorship, self.app.engine, request)
         if request.approved(last):
             return replace(decision, approved_by=", ".join(request.approvers(last)))
         if ask.source == "schedule":

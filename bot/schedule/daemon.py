@@ -12,7 +12,7 @@ import contextlib
 import datetime as dt
 import logging
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bot.app import App
@@ -24,6 +24,7 @@ from bot.publish.lines import outcome_line
 from bot.publish.progress import FanOutPrinter
 from bot.publish.sender import Report, SenderBusy
 from bot.schedule.runner import Runner, TickReport
+from bot.subscribers.confirmations import keep_sending
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -82,31 +83,6 @@ def show_schedule(app: App, schedule: Schedule, echo: Echo, days: int = 7) -> No
         echo(f"  … and {len(upcoming) - 20} more (`bot schedule --days {days}`)")
 
 
-class _Quiet:
-    """uvicorn.Server without its own signal handling: `bot run` owns SIGINT and SIGTERM."""
-
-    @staticmethod
-    def make(runtime: Runtime) -> object:
-        import uvicorn
-
-        class Server(uvicorn.Server):
-            @contextlib.contextmanager
-            def capture_signals(self) -> Iterator[None]:
-                yield
-
-        web = runtime.app.settings.file.web
-        config = uvicorn.Config(
-            runtime.web(),
-            host=web.host,
-            port=web.port,
-            log_level="warning",
-            lifespan="off",
-            proxy_headers=True,
-            forwarded_allow_ips=web.forwarded_allow_ips,
-        )
-        return Server(config)
-
-
 async def serve(runtime: Runtime, stop: asyncio.Event, echo: Echo) -> None:
     """Run until `stop` is set: standby until the lease is ours, then keep the calendar."""
     app, schedule = runtime.app, runtime.schedule
@@ -125,21 +101,27 @@ async def serve(runtime: Runtime, stop: asyncio.Event, echo: Echo) -> None:
         echo("Stopped.")
         return
     web = app.settings.file.web
-    try:
-        # Bound here, not by uvicorn: a port in use must be a message, not a sys.exit().
-        listener = socket.create_server((web.host, web.port))
-    except OSError as exc:
-        lease.release(app.engine, LEASE, owner)
-        raise BotError(
-            f"cannot serve the web page on {web.host}:{web.port}: {exc.strerror}; "
-            "another program uses it? Set [web] port in config/bot.toml"
-        ) from None
+    listener = None
+    if web.serve:  # else `bot web` serves the page, in a process of its own
+        try:
+            # Bound here, not by uvicorn: a port in use must be a message, not a sys.exit().
+            listener = socket.create_server((web.host, web.port))
+        except OSError as exc:
+            lease.release(app.engine, LEASE, owner)
+            raise BotError(
+                f"cannot serve the web page on {web.host}:{web.port}: {exc.strerror}; "
+                "another program uses it? Set [web] port in config/bot.toml"
+            ) from None
     echo("Active: keeping the calendar.")
     show_schedule(app, schedule, echo)
     runner = make_runner(runtime, echo)
-    server = _Quiet.make(runtime)
-    web_task = asyncio.create_task(server.serve(sockets=[listener]))  # type: ignore[attr-defined]
-    echo(f"Web page: http://{web.host}:{listener.getsockname()[1]}/  (health: /health)")
+    server = runtime.web_server(web.host, web.port, own_signals=False) if listener else None
+    web_task = asyncio.create_task(server.serve(sockets=[listener])) if server else None
+    if listener is not None:
+        echo(f"Web page: http://{web.host}:{listener.getsockname()[1]}/  (health: /health)")
+    # Sign-ups queued by the page (this process's or `bot web`'s) become confirmation emails.
+    signups_stop = asyncio.Event()
+    signups = asyncio.create_task(keep_sending(runtime.confirmations, signups_stop))
     lost = asyncio.Event()
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -192,9 +174,13 @@ async def serve(runtime: Runtime, stop: asyncio.Event, echo: Echo) -> None:
         if bot_task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await bot_task
-        server.should_exit = True  # type: ignore[attr-defined]
+        signups_stop.set()
         with contextlib.suppress(asyncio.CancelledError):
-            await web_task
-        listener.close()
+            await signups
+        if server is not None and web_task is not None and listener is not None:
+            server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await web_task
+            listener.close()
         lease.release(app.engine, LEASE, owner)
         echo("Stopped.")

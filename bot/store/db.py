@@ -1,4 +1,4 @@
-"""Opening the database: create the SQLite file on first use and apply migrations."""
+"""Opening the database: create the SQLite file on first use (0600) and apply migrations."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.errors import BotError
+from bot.store.files import private_database
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # The newest migration. Checked against Alembic by a test; lets a command skip importing
 # Alembic (a tenth of a second) when the database is already up to date.
-HEAD = "0006"
+HEAD = "0008"
 
 
 class DatabaseError(BotError):
@@ -57,13 +58,15 @@ def create_engine(url: str) -> sa.Engine:
         raise DatabaseError(f"database URL {url!r} is not a valid SQLAlchemy URL") from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            private_database(Path(parsed.database))
         busy = busy_seconds(parsed)
-        engine = sa.create_engine(parsed)
+        engine = sa.create_engine(parsed, hide_parameters=True)
         sa.event.listen(engine, "connect", _sqlite_pragmas(busy))
         return engine
     try:
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        # hide_parameters: a failed statement's values (addresses, tokens) stay out of the
+        # exception's text, and so out of every log line and traceback that quotes it.
+        return sa.create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
     except (ImportError, sa.exc.NoSuchModuleError) as exc:
         raise DatabaseError(f"cannot use database URL {parsed!r}: {exc}") from None
 

@@ -69,6 +69,15 @@ def latest(conn: sa.Connection, as_of: dt.date) -> dict[str, StoredValue]:
     return out
 
 
+def latest_spans(conn: sa.Connection, as_of: dt.date) -> dict[str, StoredValue]:
+    """Each figure's newest value counted over a span that ended on or before `as_of`."""
+    query = _select().where(values.c.period_start.is_not(None), values.c.as_of <= as_of)
+    out: dict[str, StoredValue] = {}
+    for row in _rows(conn, query):
+        out[row.figure] = row
+    return out
+
+
 def for_period(conn: sa.Connection, start: dt.date, end: dt.date) -> dict[str, StoredValue]:
     """The values entered for exactly the span `start`..`end`."""
     query = _select().where(values.c.period_start == start, values.c.as_of == end)

@@ -242,3 +242,66 @@ approval_votes = sa.Table(
     sa.Column("at", UTCDateTime(), nullable=False),
     sa.UniqueConstraint("request_id", "voter", name="uq_approval_votes_voter"),
 )
+
+# Sign-ups from the web page, queued: the web process (which holds no mail credentials) writes
+# them; `bot run` decides and sends the confirmation email. The keys are keyed hashes of the
+# client's network, the address (normalised) and its domain, for the limits; the address itself
+# is cleared once the request is handled.
+signup_requests = sa.Table(
+    "signup_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    # web or import
+    sa.Column("source", sa.String(10), nullable=False),
+    sa.Column("address", sa.String(320), nullable=True),
+    sa.Column("lang", sa.String(5), nullable=False),
+    sa.Column("topics", sa.String(200), nullable=False),
+    sa.Column("client_key", sa.String(32), nullable=True),
+    sa.Column("address_key", sa.String(32), nullable=False),
+    sa.Column("domain_key", sa.String(32), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    # queued → sending → sent | skipped | failed | unknown
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UTCDateTime(), nullable=True),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
+    sa.Column("detail", sa.Text, nullable=True),
+    sa.Index("ix_signup_requests_client", "client_key", "created_at"),
+    sa.Index("ix_signup_requests_address", "address_key", "created_at"),
+    sa.Index("ix_signup_requests_domain", "domain_key", "created_at"),
+    sa.Index("ix_signup_requests_created", "created_at"),
+    sa.Index("ix_signup_requests_state", "state"),
+)
+
+# Confirmation links: only the SHA-256 of each random token is kept, so a copy of the database
+# confirms nobody. A token dies with its subscriber.
+confirm_tokens = sa.Table(
+    "confirm_tokens",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "subscriber_id",
+        sa.Integer,
+        sa.ForeignKey("subscribers.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
+)
+
+# A staff member's Confirm / Cancel question (/postnow, /setfigures): what Confirm does, for
+# whom and in which chat, until when. Kept here so a restart of `bot run` keeps it valid; a
+# press deletes the row, so it acts once. Only the SHA-256 of the button's token is stored.
+staff_confirmations = sa.Table(
+    "staff_confirmations",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    # post or figures; `action` is its JSON
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
+)

@@ -1,38 +1,24 @@
-"""Signing up by email: checking the form, recording a pending subscriber, sending the link.
+"""Signing up by email: checking the form, and what the limits count a request as.
 
 Many of the people who sign up are at risk, so:
 
-- nothing here says whether an address is already subscribed: an active subscriber's choices
-  are not changed by a form anyone can fill in, and no second email is sent to them (the
-  caller shows the same answer either way);
+- the form's answer never depends on whether an address is subscribed: the web page only
+  queues the request, and `bot run` decides what to send (bot/subscribers/confirmations.py);
 - an address is never logged in clear (`mask_address`);
 - every field is checked before anything is stored, so a refused form leaves no trace.
 """
 
 from __future__ import annotations
 
-import logging
+import ipaddress
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from email_validator import EmailNotValidError, validate_email
 
-from bot.channels.base import Payload
 from bot.channels.email_message import is_address
-from bot.errors import ChannelError
-from bot.privacy import mask_address
 from bot.subscribers import store
-
-if TYPE_CHECKING:
-    import datetime as dt
-
-    import sqlalchemy as sa
-
-    from bot.app import App
-
-log = logging.getLogger(__name__)
 
 EMAIL = "email"
 LANG = "lang"
@@ -46,6 +32,7 @@ MAX_CHOICE = 32  # a language or topic name is far shorter
 # Anything below U+0020 (CR and LF above all) or DEL: nothing in a form field needs it, and
 # a line break is how a header is injected.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_GMAIL_ALIASES = {"googlemail.com": "gmail.com"}
 
 
 @dataclass(frozen=True)
@@ -154,59 +141,39 @@ def _topics(values: Sequence[str], problems: list[Problem]) -> tuple[str, ...]:
     return tuple(topic for topic in store.TOPICS if topic in chosen)
 
 
-def register(engine: sa.Engine, signup: Signup, now: dt.datetime) -> store.Subscriber | None:
-    """Record a pending subscription; None when the address is already active.
+def same_person(address: str) -> str:
+    """The address as the limits count it: one mailbox however it is written.
 
-    An active subscriber is left exactly as they are: a form anyone can fill in must not
-    change what they receive, and they need no second confirmation email.
+    Case is dropped (checked addresses are lower case already), so is a `+tag` (most
+    providers deliver `name+anything@` to `name@`), and Gmail ignores dots in the name:
+    `J.Doe+x@googlemail.com` and `jdoe@gmail.com` reach one inbox and are counted as one.
     """
-    found = store.find(engine, "email", signup.address)
-    if found is not None and found.status == "active":
-        log.info("sign-up for %s: already active, nothing sent", mask_address(signup.address))
-        return None
-    subscriber, _ = store.add(
-        engine, "email", signup.address, signup.lang, signup.topics, now, confirmed=False
-    )
-    return subscriber
+    local, _, domain = address.lower().rpartition("@")
+    domain = _GMAIL_ALIASES.get(domain, domain)
+    local = local.split("+", 1)[0]
+    if domain == "gmail.com":
+        local = local.replace(".", "")
+    return f"{local}@{domain}"
 
 
-class _NoProgress:
-    """A confirmation email is not a delivery in the outbox: nothing to record per part."""
-
-    async def before(self, index: int) -> None:
-        """Nothing to record."""
-
-    async def after(self, index: int, platform_id: str) -> None:
-        """Nothing to record."""
+def domain_of(address: str) -> str:
+    """The recipient's mail domain, as the per-domain limit counts it."""
+    domain = address.lower().rpartition("@")[2]
+    return _GMAIL_ALIASES.get(domain, domain)
 
 
-async def send_email(app: App, payload: Payload) -> bool:
-    """Send one email now: the real channel when configured, else the outbox folder's Maildir.
+def client_network(host: str) -> str:
+    """The network a client address stands for: an IPv4 address, or an IPv6 /64.
 
-    Never raises: the person has already been answered, so a failure can only be logged
-    (masked) for staff; the person can ask again.
+    One IPv6 subscriber line usually holds a whole /64, so counting single IPv6 addresses
+    would let one machine look like billions of clients.
     """
-    from bot.runtime import build_runtime
-
-    masked = mask_address(payload.target)
     try:
-        wired = build_runtime(app).connect(["email"])
-        channel = wired.channels["email"]
-    except Exception as exc:  # a bad DKIM key, say: the page must not fail for it
-        log.error("confirmation email to %s not sent: %s", masked, _why(exc))
-        return False
-    try:
-        await channel.publish(payload, [], _NoProgress())
-    except Exception as exc:
-        log.warning("confirmation email to %s not sent: %s", masked, _why(exc))
-        return False
-    finally:
-        await channel.close()
-    log.info("confirmation email sent to %s", masked)
-    return True
-
-
-def _why(exc: Exception) -> str:
-    # The channels mask addresses in their own errors; anything else is named by kind only,
-    # since its text may quote the address.
-    return str(exc) if isinstance(exc, ChannelError) else type(exc).__name__
+        ip = ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return host  # not an IP (a test client, a Unix socket): counted as given
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv4Address):
+        return str(ip)
+    return str(ipaddress.IPv6Network((ip, 64), strict=False))

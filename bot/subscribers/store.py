@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bot.store.schema import deliveries, subscriber_stats, subscribers
+from bot.store.schema import confirm_tokens, deliveries, subscriber_stats, subscribers
 from bot.subscribers.choices import LANGS, TOPICS, channels
 
 __all__ = ["LANGS", "TOPICS", "channels"]
@@ -72,21 +72,35 @@ def count_event(conn: sa.Connection, now: dt.datetime, channel: str, lang: str, 
         )
 
 
+def by_address(conn: sa.Connection, channel: str, address: str) -> Subscriber | None:
+    """The subscriber with this address on this channel, if any, within a transaction.
+
+    Every look-up by address goes through here (and `find`), so that the way addresses are
+    stored can change in one place.
+    """
+    row = conn.execute(
+        sa.select(subscribers).where(
+            subscribers.c.channel == channel, subscribers.c.address == address
+        )
+    ).first()
+    return _row(row) if row else None
+
+
 def find(engine: sa.Engine, channel: str, address: str) -> Subscriber | None:
     """The subscriber with this address on this channel, if any."""
     with engine.connect() as conn:
-        row = conn.execute(
-            sa.select(subscribers).where(
-                subscribers.c.channel == channel, subscribers.c.address == address
-            )
-        ).first()
-    return _row(row) if row else None
+        return by_address(conn, channel, address)
 
 
 def by_id(engine: sa.Engine, subscriber_id: int) -> Subscriber | None:
     """The subscriber with this id, if any."""
     with engine.connect() as conn:
-        row = conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).first()
+        return by_id_in(conn, subscriber_id)
+
+
+def by_id_in(conn: sa.Connection, subscriber_id: int) -> Subscriber | None:
+    """The subscriber with this id, if any, within a transaction."""
+    row = conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).first()
     return _row(row) if row else None
 
 
@@ -111,60 +125,51 @@ def add(
 
     A confirmed subscription is active at once; an unconfirmed one waits as `pending`.
     """
+    with engine.begin() as conn:
+        return add_in(conn, channel, address, lang, topics, now, confirmed=confirmed)
+
+
+def add_in(
+    conn: sa.Connection,
+    channel: str,
+    address: str,
+    lang: str,
+    topics: tuple[str, ...],
+    now: dt.datetime,
+    *,
+    confirmed: bool,
+) -> tuple[Subscriber, bool]:
+    """`add` within the caller's transaction."""
     if channel not in channels() or lang not in LANGS or not topics or set(topics) - set(TOPICS):
         raise ValueError(f"bad subscription: channel {channel!r}, lang {lang!r}, topics {topics!r}")
     status = "active" if confirmed else "pending"
-    with engine.begin() as conn:
-        row = conn.execute(
-            sa.select(subscribers).where(
-                subscribers.c.channel == channel, subscribers.c.address == address
+    current = by_address(conn, channel, address)
+    values: dict[str, object] = {"lang": lang, "topics": ",".join(topics), "updated_at": now}
+    if current is None:
+        conn.execute(
+            subscribers.insert().values(
+                channel=channel,
+                address=address,
+                status=status,
+                token=new_token(),
+                created_at=now,
+                confirmed_at=now if confirmed else None,
+                **values,
             )
-        ).first()
-        values = {"lang": lang, "topics": ",".join(topics), "updated_at": now}
-        if row is None:
-            conn.execute(
-                subscribers.insert().values(
-                    channel=channel,
-                    address=address,
-                    status=status,
-                    token=new_token(),
-                    created_at=now,
-                    confirmed_at=now if confirmed else None,
-                    **values,
-                )
-            )
+        )
+        count_event(conn, now, channel, lang, "subscribed")
+        fresh = True
+    else:
+        fresh = current.status != "active"
+        if fresh:
+            values["status"] = status
+            if confirmed:
+                values["confirmed_at"] = now
             count_event(conn, now, channel, lang, "subscribed")
-            fresh = True
-        else:
-            current = _row(row)
-            fresh = current.status != "active"
-            if fresh:
-                values["status"] = status
-                if confirmed:
-                    values["confirmed_at"] = now
-                count_event(conn, now, channel, lang, "subscribed")
-            conn.execute(
-                subscribers.update().where(subscribers.c.id == current.id).values(**values)
-            )
-    found = find(engine, channel, address)
-    assert found is not None  # just written in the transaction above
+        conn.execute(subscribers.update().where(subscribers.c.id == current.id).values(**values))
+    found = by_address(conn, channel, address)
+    assert found is not None  # just written in this transaction
     return found, fresh
-
-
-def confirm(engine: sa.Engine, subscriber_id: int, now: dt.datetime) -> bool:
-    """Activate a pending subscription; False if there is nothing to confirm."""
-    with engine.begin() as conn:
-        row = conn.execute(sa.select(subscribers).where(subscribers.c.id == subscriber_id)).first()
-        if row is None or row.status not in ("pending", "active"):
-            return False
-        if row.status == "pending":
-            conn.execute(
-                subscribers.update()
-                .where(subscribers.c.id == subscriber_id)
-                .values(status="active", confirmed_at=now, updated_at=now)
-            )
-            count_event(conn, now, row.channel, row.lang, "confirmed")
-    return True
 
 
 def _set_status(
@@ -180,6 +185,8 @@ def _set_status(
             .where(subscribers.c.id == subscriber_id)
             .values(status=status, updated_at=now, **extra)
         )
+        # A confirmation link sent earlier must not bring back someone who left.
+        conn.execute(confirm_tokens.delete().where(confirm_tokens.c.subscriber_id == subscriber_id))
         count_event(conn, now, row.channel, row.lang, status)
     return True
 
@@ -197,27 +204,27 @@ def deactivate(engine: sa.Engine, subscriber_id: int, now: dt.datetime) -> None:
 def erase(engine: sa.Engine, channel: str, address: str, now: dt.datetime) -> bool:
     """Delete the person; their deliveries keep only that someone was sent something."""
     with engine.begin() as conn:
-        row = conn.execute(
-            sa.select(subscribers).where(
-                subscribers.c.channel == channel, subscribers.c.address == address
-            )
-        ).first()
+        row = by_address(conn, channel, address)
         if row is None:
             return False
-        conn.execute(
-            deliveries.update()
-            .where(deliveries.c.subscriber_id == row.id)
-            .values(
-                subscriber_id=None,
-                target="(erased)",
-                state=sa.case(
-                    (deliveries.c.state == "pending", "cancelled"), else_=deliveries.c.state
-                ),
-            )
-        )
-        conn.execute(subscribers.delete().where(subscribers.c.id == row.id))
-        count_event(conn, now, row.channel, row.lang, "erased")
+        forget(conn, row, now, "erased")
     return True
+
+
+def forget(conn: sa.Connection, person: Subscriber, now: dt.datetime, event: str) -> None:
+    """Delete one person within a transaction; their deliveries keep no trace of them."""
+    conn.execute(
+        deliveries.update()
+        .where(deliveries.c.subscriber_id == person.id)
+        .values(
+            subscriber_id=None,
+            target="(erased)",
+            state=sa.case((deliveries.c.state == "pending", "cancelled"), else_=deliveries.c.state),
+        )
+    )
+    conn.execute(confirm_tokens.delete().where(confirm_tokens.c.subscriber_id == person.id))
+    conn.execute(subscribers.delete().where(subscribers.c.id == person.id))
+    count_event(conn, now, person.channel, person.lang, event)
 
 
 def stream(

@@ -1,20 +1,31 @@
-"""Signed tokens for subscribers' links: confirm (expiring) and unsubscribe (lasting).
+"""The secrets in subscribers' links, and the keyed hashes the web page counts with.
 
-The unsubscribe link must keep working for as long as the email it came in is read (RFC 8058),
-so it does not expire; it is signed, so a token cannot be made up or altered. The confirmation
-link expires after CONFIRM_DAYS.
+- A confirmation link carries 256 random bits; only their SHA-256 is stored, with an expiry
+  (CONFIRM_DAYS), so the link says nothing (no number, no date) and a copy of the database
+  confirms nobody.
+- An unsubscribe link carries the subscriber's own random secret, signed with the web secret
+  (itsdangerous). It must work for as long as the email it came in is read (RFC 8058), and
+  every later email needs it again, so it cannot be a stored-once random value: the secret
+  is kept, and without the web secret (kept out of the database) no link can be made from it.
+  Links in every email already sent keep working.
+- `Tokens.key(kind, value)` is a keyed hash (HMAC) for rate-limit keys and form tokens: the
+  database holds no client address or subscriber address in clear for the limits.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
+import hashlib
+import hmac
 import os
+import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
 
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 from bot.config.model import secret
 from bot.config.settings import Settings
@@ -25,14 +36,12 @@ SECRET_ENV = "BOT_WEB_SECRET"
 # token_urlsafe(48) is 64 characters; anything much shorter was cut off on its way to disk.
 MIN_SECRET = 32
 Clock = Callable[[], dt.datetime]
+# token_urlsafe(32): 43 characters of the URL-safe base64 alphabet, nothing else.
+_CONFIRM_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 class BadToken(BotError):
     """A link whose token was altered, made up, or is for something else."""
-
-
-class ExpiredToken(BotError):
-    """A confirmation link older than CONFIRM_DAYS."""
 
 
 def web_secret(settings: Settings) -> str:
@@ -89,31 +98,15 @@ def _signer(clock: Clock) -> type[TimestampSigner]:
 
 
 class Tokens:
-    """Makes and reads the tokens in subscribers' links."""
+    """Signs and reads unsubscribe tokens; makes the keyed hashes of limits and forms."""
 
     def __init__(self, key: str, clock: Clock) -> None:
         signer = _signer(clock)
-        self._confirm = URLSafeTimedSerializer(key, salt="confirm-subscription", signer=signer)
+        self._key = key.encode("utf-8")
         self._unsubscribe = URLSafeTimedSerializer(key, salt="unsubscribe", signer=signer)
 
     def __repr__(self) -> str:
         return "Tokens(key=****)"
-
-    def confirm(self, subscriber_id: int) -> str:
-        """The token of a confirmation link."""
-        return str(self._confirm.dumps(subscriber_id))
-
-    def read_confirm(self, token: str) -> int:
-        """The subscriber a confirmation token names; BadToken or ExpiredToken otherwise."""
-        try:
-            value = self._confirm.loads(token, max_age=CONFIRM_DAYS * 86400)
-        except SignatureExpired:
-            raise ExpiredToken("this confirmation link has expired") from None
-        except BadSignature:
-            raise BadToken("this link is not valid") from None
-        if not isinstance(value, int):
-            raise BadToken("this link is not valid")
-        return value
 
     def unsubscribe(self, subscriber_token: str) -> str:
         """The token of an unsubscribe link for the subscriber with this stored token."""
@@ -128,6 +121,32 @@ class Tokens:
         if not isinstance(value, str):
             raise BadToken("this link is not valid")
         return value
+
+    def key(self, kind: str, value: str) -> str:
+        """A keyed hash of `value` for purpose `kind` (32 hex digits): the same in every
+        process that shares the web secret, meaningless without it."""
+        mac = hmac.new(self._key, f"{kind}\0{value}".encode(), hashlib.sha256)
+        return mac.hexdigest()[:32]
+
+    def form_token(self, cookie: str) -> str:
+        """The anti-forgery token that goes with this browser's cookie."""
+        mac = hmac.new(self._key, f"csrf\0{cookie}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(mac).decode("ascii").rstrip("=")
+
+
+def new_confirm_token() -> str:
+    """A confirmation link's secret: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a confirmation token (SHA-256, hex)."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def is_confirm_token(token: str) -> bool:
+    """Whether `token` has the shape of a confirmation token (checked before any look-up)."""
+    return _CONFIRM_SHAPE.fullmatch(token) is not None
 
 
 def tokens_for(settings: Settings, clock: Clock) -> Tokens:

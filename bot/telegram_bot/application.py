@@ -30,10 +30,12 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from bot.channels.telegram import CONCURRENCY
 from bot.config.model import secret
 from bot.telegram_bot.approvals import ApprovalHandlers
 from bot.telegram_bot.handlers import Context, Handlers
 from bot.telegram_bot.logs import GUARD, guard_logs, scrub
+from bot.telegram_bot.outgoing import ChatByChat, ThroughQueue
 from bot.telegram_bot.staff_commands import StaffCommands
 from bot.telegram_bot.staff_confirm import PREFIX as STAFF_BUTTONS
 from bot.telegram_bot.texts import COMMANDS, both
@@ -58,9 +60,13 @@ def file_url(base_url: str) -> str:
     return f"{head}/file/{last}"
 
 
-def _request(seconds: float) -> HTTPXRequest:
+def _request(seconds: float, connections: int = 1) -> HTTPXRequest:
     return HTTPXRequest(
-        connect_timeout=seconds, read_timeout=seconds, write_timeout=seconds, pool_timeout=seconds
+        connection_pool_size=connections,
+        connect_timeout=seconds,
+        read_timeout=seconds,
+        write_timeout=seconds,
+        pool_timeout=seconds,
     )
 
 
@@ -93,8 +99,9 @@ def build_application(
         .token(token)
         .base_url(base_url)
         .base_file_url(file_url(base_url))
-        # Separate connections, so that a long poll never delays an answer.
-        .request(_request(settings.timeout_seconds))
+        # Separate connections, so that a long poll never delays an answer; several, so that
+        # answers to different people are on their way at once.
+        .request(_request(settings.timeout_seconds, CONCURRENCY))
         .get_updates_request(_request(settings.timeout_seconds))
         .defaults(
             Defaults(
@@ -104,6 +111,10 @@ def build_application(
         )
         # Our own scheduler runs the calendar (REFERENCE.md 2.5); PTB's would be a second one.
         .job_queue(None)
+        # Every reply through the runtime's one Telegram queue (outgoing.py), and each chat's
+        # updates in order while different chats are answered at once.
+        .rate_limiter(ThroughQueue(runtime.telegram_queue()))
+        .concurrent_updates(ChatByChat())
         .build()
     )
     handlers = Handlers(runtime, send)

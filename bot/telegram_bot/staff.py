@@ -10,18 +10,15 @@ from typing import TYPE_CHECKING
 
 from telegram import Update
 
+from bot.staff import telegram_name
+
 if TYPE_CHECKING:
     from bot.app import App
 
 
 def staff_name(app: App, user_id: int | None) -> str | None:
     """The staff member's name for a Telegram user id, or None for everyone else."""
-    if user_id is None:
-        return None
-    for name, known in app.settings.file.staff.items():
-        if known == user_id:
-            return name
-    return None
+    return telegram_name(app.settings, user_id)
 
 
 def sender_name(app: App, update: Update) -> str | None:

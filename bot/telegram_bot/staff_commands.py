@@ -2,9 +2,10 @@
 /status, /history, and the Confirm / Cancel buttons; /whoami for anyone.
 
 Whether someone is staff is decided by the numeric user id of the sender (bot/telegram_bot/
-staff.py), in any chat: a private chat with the bot or the admin group. Everyone else is refused
-in their language, and the refusal is logged with the command's name and a masked id only:
-what they typed may be anything, including someone else's data.
+staff.py). Staff commands are answered only in a private chat with the bot and in the admin
+chat of config/schedule.toml; anywhere else every member would read the answer, so there they
+get none at all. Everyone else is refused in their language, and the refusal is logged with the
+command's name and a masked id only: what they typed may be anything, including others' data.
 
 A command that changes something (/postnow, /setfigures) shows what it would do and waits for
 Confirm from the same person in the same chat (bot/telegram_bot/staff_confirm.py). The sending
@@ -31,11 +32,19 @@ from bot.privacy import mask_chat
 from bot.publish.history import local_time, recent
 from bot.publish.outbox import Created
 from bot.publishing.decision import Ask
+from bot.staff import staff_chat
 from bot.status import status_lines
 from bot.subscribers import store
 from bot.telegram_bot.handlers import Context, Handlers
+from bot.telegram_bot.outgoing import undelivered_note
 from bot.telegram_bot.staff import sender_name, staff_name
-from bot.telegram_bot.staff_confirm import PREFIX, TTL, Confirmations
+from bot.telegram_bot.staff_confirm import (
+    PREFIX,
+    TTL,
+    Confirmations,
+    figures_action,
+    figures_record,
+)
 from bot.telegram_bot.staff_figures import (
     FiguresAction,
     figures_html,
@@ -50,9 +59,11 @@ from bot.telegram_bot.staff_posts import (
     channels,
     edition_html,
     languages,
+    post_record,
     preview_now,
     publish_action,
     published_html,
+    rebuild_post,
     refusal_html,
     report_html,
     send_publication,
@@ -61,7 +72,6 @@ from bot.telegram_bot.staff_posts import (
 from bot.telegram_bot.staff_texts import error_html, esc, fit, pre, public_text
 
 log = logging.getLogger(__name__)
-Action = PostAction | FiguresAction
 MAX_REASON = 500
 _MINUTES = int(TTL.total_seconds() // 60)
 _REFUSED_PRESS = {
@@ -91,7 +101,7 @@ class StaffCommands:
     def __init__(self, handlers: Handlers) -> None:
         self.app = handlers.app
         self.handlers = handlers
-        self.pending: Confirmations[Action] = Confirmations(lambda: self.app.clock())
+        self.pending = Confirmations(self.app.engine, lambda: self.app.clock())
         # Sends under way; kept so they are not garbage-collected while they run.
         self._sending: set[asyncio.Task[None]] = set()
 
@@ -115,6 +125,9 @@ class StaffCommands:
             message, user = update.effective_message, update.effective_user
             if message is None or user is None:
                 return
+            if not self._here(update):
+                log.info("telegram staff: /%s ignored outside the private and admin chats", name)
+                return
             staff = sender_name(self.app, update)
             if staff is None:
                 log.warning(
@@ -132,6 +145,8 @@ class StaffCommands:
                 await action(Request(message, user.id, staff, rest))
             except BotError as exc:
                 await message.reply_text(error_html(exc))
+            except TelegramError as exc:
+                await undelivered_note(message, exc)  # logged (masked) in outgoing.py
 
         return handle
 
@@ -163,7 +178,7 @@ class StaffCommands:
         """The preview, then Confirm / Cancel; Confirm publishes as `bot post-now --yes`."""
         words = request.rest.split()
         if not words:
-            await request.message.reply_text("Usage: /postnow MESSAGE [x,telegram,email]")
+            await request.message.reply_text("Usage: /postnow MESSAGE [channel,channel,…]")
             return
         ask = Ask(words[0], "telegram", request.staff, channels=channels(words[1:]))
         composed = await asyncio.to_thread(preview_now, self.handlers.runtime, ask)
@@ -187,8 +202,10 @@ class StaffCommands:
             if checked.verdict != "ready":
                 await request.message.reply_text(refusal_html(checked))
                 return
-        action = PostAction(ask, composed)
-        buttons = self.pending.ask(action, request.user_id, request.message.chat_id)
+        record = post_record(PostAction(ask, composed))
+        buttons = await asyncio.to_thread(
+            self.pending.ask, "post", record, request.user_id, request.message.chat_id
+        )
         await request.message.reply_text(
             f"Publish <b>{esc(composed.message.name)}</b> for {composed.occasion.on} to "
             f"{', '.join(composed.channels)}? Only you can confirm, within {_MINUTES} minutes.",
@@ -211,7 +228,13 @@ class StaffCommands:
             )
             return
         lines.append(f"\nOnly you can confirm, within {_MINUTES} minutes.")
-        buttons = self.pending.ask(action, request.user_id, request.message.chat_id)
+        buttons = await asyncio.to_thread(
+            self.pending.ask,
+            "figures",
+            figures_record(action),
+            request.user_id,
+            request.message.chat_id,
+        )
         await request.message.reply_text(
             fit("<b>Enter these figures?</b>\n", "\n".join(lines)), reply_markup=buttons
         )
@@ -276,7 +299,7 @@ class StaffCommands:
         if staff is None:
             return
         chat_id = query.message.chat.id if query.message is not None else None
-        decision = self.pending.decide(query.data or "", user.id, chat_id)
+        decision = await asyncio.to_thread(self.pending.decide, query.data or "", user.id, chat_id)
         if decision.refusal is not None:
             log.warning("telegram staff: refused a button press by %s: %s", staff, decision.refusal)
             owner = staff_name(self.app, decision.owner) or "the person who asked"
@@ -291,22 +314,26 @@ class StaffCommands:
         if not decision.confirmed:
             log.info("telegram staff: %s cancelled", staff)
             await _answer(query, "Cancelled.")
-            done = "published" if isinstance(action, PostAction) else "stored"
+            done = "published" if decision.kind == "post" else "stored"
             await context.bot.send_message(chat_id, f"Cancelled: nothing was {done}.")
             return
         log.info("telegram staff: %s confirmed", staff)
         await _answer(query, "Confirmed.")
         try:
-            if isinstance(action, PostAction):
+            if decision.kind == "post":
                 await self._publish(context.bot, chat_id, action, staff)
             else:
-                await self._enter(context.bot, chat_id, action, staff)
+                await self._enter(context.bot, chat_id, figures_action(action), staff)
         except BotError as exc:
             await context.bot.send_message(chat_id, error_html(exc))
 
-    async def _publish(self, bot: Bot, chat_id: int, action: PostAction, by: str) -> None:
-        # The publisher checks everything again (the pause, the channels, an approval
-        # withdrawn since the question) and publishes exactly the editions shown.
+    async def _publish(self, bot: Bot, chat_id: int, record: dict[str, Any], by: str) -> None:
+        # Composed again and compared with what was shown (it may be a restart later); the
+        # publisher checks everything else again and publishes exactly the editions shown.
+        action = await asyncio.to_thread(rebuild_post, self.handlers.runtime, record)
+        if isinstance(action, str):
+            await bot.send_message(chat_id, action)
+            return
         decision = await publish_action(self.handlers.runtime, action)
         created = decision.created
         if created is None:
@@ -344,6 +371,9 @@ class StaffCommands:
 
     async def staff_pressing(self, update: Update, query: CallbackQuery) -> str | None:
         """The staff member who pressed a button; anyone else is refused (and logged) here."""
+        if not self._here(update):
+            await _answer(query, "")  # ends the button's spinner; nothing is shown
+            return None
         staff = sender_name(self.app, update)
         if staff is None:
             user = update.effective_user
@@ -353,6 +383,11 @@ class StaffCommands:
             )
             await _answer(query, public_text("staff_only_button", await self._language(update)))
         return staff
+
+    def _here(self, update: Update) -> bool:
+        """Whether staff commands are answered in this chat (bot/staff.py `staff_chat`)."""
+        chat, admin = update.effective_chat, self.handlers.runtime.schedule.admin.telegram_chat
+        return chat is not None and staff_chat(chat.type, chat.id, chat.username, admin)
 
     async def _language(self, update: Update) -> str:
         """The person's language: as subscribed, else their Telegram app's, else English."""
@@ -369,7 +404,7 @@ class StaffCommands:
 
 async def _answer(query: CallbackQuery, note: str) -> None:
     try:
-        await query.answer(note[:200])  # Telegram's limit for the toast
+        await query.answer(note[:200] or None)  # Telegram's limit for the toast; none: none
     except TelegramError as exc:
         log.debug("telegram staff: could not answer a button press: %s", type(exc).__name__)
 

@@ -3,7 +3,9 @@
 /setfigures takes `killed=4474 arrested=25931 as_of=2024-01-31 source=URL [correction="why"]`
 (or `period=START..END` instead of as_of), parsed with the functions `bot figures set` uses.
 The checks run twice: once for the preview, in a transaction that is rolled back, and again
-inside `enter` on Confirm, since figures may have changed in between.
+inside `enter` on Confirm, since figures may have changed in between. Figures beyond the
+believable change wait on Confirm for a second member of staff, who sends
+`/setfigures confirm=CODE` (bot/figures/proposals.py).
 
 Every function here reaches the database: the caller runs it in a worker thread.
 """
@@ -15,9 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.errors import FigureError, Problems
+from bot.figures import proposals
 from bot.figures.entries import (
     Entry,
     Outcome,
+    Unusual,
     check,
     enter,
     parse_assignments,
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
     from bot.app import App
 
 ORIGIN = "telegram /setfigures"
-_SETTINGS = ("as_of", "period", "source", "correction")
+_SETTINGS = ("as_of", "period", "source", "correction", "confirm")
 # Telegram apps may turn straight quotes into typographic ones as people type.
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "‘": "'", "’": "'"})
 
@@ -44,6 +48,8 @@ class FiguresAction:
 
     entries: tuple[Entry, ...]
     correction: str | None
+    # Confirm as the second person the figures waiting under this code (entries are empty).
+    proposal: str | None = None
 
 
 def parse_request(text: str) -> FiguresAction:
@@ -66,6 +72,10 @@ def parse_request(text: str) -> FiguresAction:
             given[setting] = text_value.strip()
         else:
             assignments.append(word)
+    if "confirm" in given:
+        if len(given) > 1 or assignments:
+            raise FigureError("confirm=CODE goes alone: the figures are the ones waiting as CODE")
+        return FiguresAction((), None, given["confirm"].upper())
     if bool(given.get("as_of")) == bool(given.get("period")):
         problems.append("give either as_of=DATE or period=START..END (one of them)")
     if not given.get("source"):
@@ -104,12 +114,18 @@ def preview_change(app: App, action: FiguresAction) -> tuple[list[str], bool]:
     Problems are raised as the checks phrase them. Nothing is written either way: the checks
     run in a transaction that is rolled back.
     """
+    if action.proposal:
+        return _proposal_lines(app, action.proposal)
     entries = list(action.entries)
     lines = []
+    unusual: list[str] = []
     with app.engine.connect() as conn:
         transaction = conn.begin()
         try:
-            changed = check(conn, app.book, entries, action.correction)
+            try:
+                changed = check(conn, app.book, entries, action.correction, today=app.today())
+            except Unusual as exc:
+                changed, unusual = exc.changed, exc.problems
             for entry in entries:
                 before = _before(conn, entry)
                 new = f"{entry.value} ({_when(entry)})"
@@ -124,27 +140,64 @@ def preview_change(app: App, action: FiguresAction) -> tuple[list[str], bool]:
     lines.append(f"source: {entries[0].source}")
     if action.correction:
         lines.append(f"correction: {action.correction}")
+    if unusual:
+        lines += ["", "Beyond the believable change:", *unusual]
+        lines.append(
+            "On Confirm they wait for a second member of staff; or send them again with "
+            'correction="why".'
+        )
     return lines, bool(changed)
 
 
+def _proposal_lines(app: App, code: str) -> tuple[list[str], bool]:
+    """What a second person is asked to confirm."""
+    proposal = proposals.find(app.engine, code, app.clock())
+    lines = [f"Typed by {proposal.by}; only someone else can confirm them."]
+    lines += [f"{e.figure}: {e.value} ({_when(e)}), source {e.source}" for e in proposal.entries]
+    lines += ["", "Beyond the believable change:", *proposal.reasons]
+    return lines, True
+
+
 def store_figures(app: App, action: FiguresAction, by: str) -> Outcome:
-    """Enter the figures, checked again; all of them or none (Problems)."""
-    return enter(
-        app.engine,
-        app.book,
-        list(action.entries),
-        entered_by=by,
-        now=app.clock(),
-        origin=ORIGIN,
-        correction=action.correction,
-    )
+    """Enter the figures, checked again; all of them or none (Problems).
+
+    Beyond the believable change, they wait for a second person instead (`Outcome.waiting`).
+    """
+    now, today = app.clock(), app.today()
+    if action.proposal:
+        return proposals.confirm(
+            app.engine, app.book, action.proposal, by=by, now=now, today=today
+        )[1]
+    try:
+        return enter(
+            app.engine,
+            app.book,
+            list(action.entries),
+            entered_by=by,
+            now=now,
+            origin=ORIGIN,
+            correction=action.correction,
+            today=today,
+        )
+    except Unusual as exc:
+        kept = proposals.propose(
+            app.engine, list(action.entries), by=by, now=now, origin=ORIGIN, reasons=exc.problems
+        )
+        return Outcome(0, 0, 0, waiting=kept.code)
 
 
 def stored_html(outcome: Outcome, by: str) -> str:
     """What Confirm stored, as `bot figures set` reports it."""
+    if outcome.waiting:
+        return (
+            "<b>Not stored yet</b>: beyond the believable change, these figures wait for a "
+            f"second member of staff, who sends /setfigures confirm={outcome.waiting} (or runs "
+            f"`bot figures confirm {outcome.waiting}`) within a day."
+        )
     if outcome.stored:
         said = f"Stored {outcome.stored} value{'s' if outcome.stored != 1 else ''}, entered by "
-        said += f"{esc(by)}."
+        entered = outcome.entered_by or by
+        said += esc(entered) + (f", confirmed by {esc(by)}." if entered != by else ".")
     else:
         said = "Nothing new to store."
     if outcome.unchanged:

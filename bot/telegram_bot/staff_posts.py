@@ -6,14 +6,16 @@ in a worker thread (the event loop is shared with the scheduler).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from bot.approvals.content import fingerprint
 from bot.channels.registry import NAMES
-from bot.compose.drafts import Edition, Failure
+from bot.compose.drafts import Draft, Edition, Failure
 from bot.errors import ConfigError
 from bot.lang import LANGUAGES
 from bot.preview import occasion_line, part_lines
@@ -68,6 +70,57 @@ def channels(words: list[str]) -> list[str] | None:
 def preview_now(runtime: Runtime, ask: Ask) -> Decision:
     """The publisher's preview of a message for today (what Confirm would publish)."""
     return runtime.publisher().preview(ask)
+
+
+def post_record(action: PostAction) -> dict[str, Any]:
+    """What Confirm needs to publish, as JSON kept with the question (staff_confirm.py): the
+    ask, for the occasion's own date, and a fingerprint of each channel's editions shown."""
+    ask, shown = action.ask, action.shown
+    return {
+        "message": ask.message,
+        "by": ask.by,
+        "on": shown.occasion.on.isoformat(),
+        "langs": ask.langs,
+        "channels": ask.channels,
+        "shown": _fingerprints(shown.editions),
+    }
+
+
+def rebuild_post(runtime: Runtime, record: dict[str, Any]) -> PostAction | str:
+    """The action `post_record` kept, composed again; why not, when it is not what was shown.
+
+    A restart between the question and Confirm loses the editions in memory: composing again
+    gives them back, and the fingerprints say whether they are the ones the person saw. A
+    channel switched off since is left out (the publisher says so), never one added.
+    """
+    ask = Ask(
+        record["message"],
+        "telegram",
+        record["by"],
+        on=dt.date.fromisoformat(record["on"]),
+        langs=record["langs"],
+        channels=record["channels"],
+    )
+    composed = preview_now(runtime, ask)
+    now = _fingerprints(composed.editions)
+    shown: dict[str, str] = record["shown"]
+    if any(shown.get(channel) != value for channel, value in now.items()):
+        return (
+            "Not published: the figures or the wording changed since the preview, so what was "
+            "shown is not what would go out. Preview it again."
+        )
+    return PostAction(ask, composed)
+
+
+def _fingerprints(editions: tuple[Edition, ...]) -> dict[str, str]:
+    """Each channel's editions as one fingerprint (an edition that cannot be sent included)."""
+    out: dict[str, str] = {}
+    for channel in dict.fromkeys(e.channel for e in editions):
+        mine = [e for e in editions if e.channel == channel]
+        drafts = [e for e in mine if isinstance(e, Draft)]
+        failed = "".join(f"|{e.lang}:{e.reason}" for e in mine if isinstance(e, Failure))
+        out[channel] = fingerprint(drafts) + failed
+    return out
 
 
 def summary_html(composed: Decision) -> str:
@@ -140,13 +193,30 @@ async def send_publication(runtime: Runtime, send: Send | None, publication_id: 
     return None
 
 
+def _state(runtime: Runtime, channel: str, state: str, via: str | None) -> str:
+    """A delivery's state as staff should read it: "sent" only when the platform has it."""
+    if state != "sent" or via != "folder":
+        return state
+    settings = runtime.app.settings
+    folder = settings.outbox_dir / channel
+    try:
+        shown = folder.relative_to(settings.home)
+    except ValueError:
+        shown = folder
+    return f"written to {shown}/"
+
+
 def _is_fan_out() -> sa.ColumnElement[bool]:
     # As bot/publish/progress.py counts it: a delivery made for a subscriber, erased or not.
     return sa.or_(deliveries.c.subscriber_id.is_not(None), deliveries.c.target == ERASED)
 
 
 def report_html(runtime: Runtime, created: Created, note: str | None) -> str:
-    """Each delivery of the publication with its state; a fan-out as counts per language."""
+    """Each delivery of the publication with its state; a fan-out as counts per language.
+
+    A delivery written to the outbox folder (no credentials, a rehearsal) says so and where,
+    never "sent": nothing reached the platform.
+    """
     mine = deliveries.c.publication_id == created.publication_id
     joined = deliveries.join(editions, editions.c.id == deliveries.c.edition_id)
     with runtime.app.engine.connect() as conn:
@@ -157,28 +227,37 @@ def report_html(runtime: Runtime, created: Created, note: str | None) -> str:
                 deliveries.c.target,
                 deliveries.c.state,
                 deliveries.c.error,
+                deliveries.c.via,
             )
             .select_from(joined)
             .where(mine, sa.not_(_is_fan_out()))
             .order_by(deliveries.c.id)
         ).all()
         fanned = conn.execute(
-            sa.select(deliveries.c.channel, editions.c.lang, deliveries.c.state, sa.func.count())
+            sa.select(
+                deliveries.c.channel,
+                editions.c.lang,
+                deliveries.c.via,
+                deliveries.c.state,
+                sa.func.count(),
+            )
             .select_from(joined)
             .where(mine, _is_fan_out())
-            .group_by(deliveries.c.channel, editions.c.lang, deliveries.c.state)
-            .order_by(deliveries.c.channel, editions.c.lang, deliveries.c.state)
+            .group_by(deliveries.c.channel, editions.c.lang, deliveries.c.via, deliveries.c.state)
+            .order_by(deliveries.c.channel, editions.c.lang, deliveries.c.via, deliveries.c.state)
         ).all()
     lines = []
-    for channel, lang, target, state, error in singles:
+    for channel, lang, target, state, error, via in singles:
         detail = f" · {mask_addresses_in(error)[:200]}" if error and state != "sent" else ""
         lines.append(
             f"{MARKS.get(state, ' ')} {channel} · {lang} · {mask_target(channel, target)} · "
-            f"{state}{detail}"
+            f"{_state(runtime, channel, state, via)}{detail}"
         )
     groups: dict[tuple[str, str], dict[str, int]] = {}
-    for channel, lang, state, number in fanned:
-        groups.setdefault((channel, lang), {})[state] = int(number)
+    for channel, lang, via, state, number in fanned:
+        said = _state(runtime, channel, state, via)
+        counted = groups.setdefault((channel, lang), {})
+        counted[said] = counted.get(said, 0) + int(number)
     for (channel, lang), states in groups.items():
         total = sum(states.values())
         counts = ", ".join(f"{n} {state}" for state, n in states.items())
@@ -187,7 +266,7 @@ def report_html(runtime: Runtime, created: Created, note: str | None) -> str:
         lines.append("no deliveries (no target and no subscriber for these channels)")
     waiting = ("pending", "sending")
     if any(row.state in waiting for row in singles) or any(
-        state in waiting for states in groups.values() for state in states
+        row.state in waiting for row in fanned
     ):
         lines.append("Deliveries still pending go out with `bot run` (`bot status` shows them).")
     if note:

@@ -1,32 +1,36 @@
-"""The Starlette application: figures and sign-up, email links, the archive, /health.
+"""The Starlette application: figures and sign-up, figure pages, email links, the archive, /health.
 
-Each part lives in its own module (subscribe, links, archive); this one wires them, adds the
-security headers to every response and serves the one stylesheet.
+Each part lives in its own module (subscribe, links, archive); this one wires them, serves the
+one stylesheet, and wraps the whole in the security headers and the guard (bot/web/security.py):
+every answer, errors and 500 included, is a page with the headers and without a traceback.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Scope
 
-from bot.web import archive, health, links, subscribe
+from bot.web import archive, figure_pages, health, links, subscribe
 from bot.web.pages import page_lang
-from bot.web.security import SecurityHeaders
+from bot.web.security import Guard, SecurityHeaders
 from bot.web.site import Site
+from bot.web.texts import TEXTS
 
 if TYPE_CHECKING:
     import datetime as dt
 
     from bot.app import App
+    from bot.config.settings import Web
 
 
-def build_web(app: App, clock: Callable[[], dt.datetime]) -> Starlette:
+def build_web(app: App, clock: Callable[[], dt.datetime]) -> ASGIApp:
     """The web application over the bot's database; `clock` is injectable for tests."""
     site = Site(app, clock)
 
@@ -41,11 +45,23 @@ def build_web(app: App, clock: Callable[[], dt.datetime]) -> Starlette:
         # Browsers ask for it on every visit; "nothing" is an answer, a 404 is an error.
         return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
 
-    async def not_found(request: Request, exc: Exception) -> Response:
+    def error_page(request: Request, status: int) -> Response:
         lang = page_lang(request)
-        return site.message(request, lang, "not_found_title", "not_found_body", status=404)
+        if status == 404:
+            return site.message(request, lang, "not_found_title", "not_found_body", status=404)
+        title = f"error_{status}_title" if f"error_{status}_title" in TEXTS[lang] else None
+        return site.message(request, lang, title or "error_400_title", "error_body", status=status)
 
-    return Starlette(
+    async def http_error(request: Request, exc: Exception) -> Response:
+        return error_page(request, getattr(exc, "status_code", 500))
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        return error_page(request, 500)
+
+    async def guard_page(status: int, scope: Scope) -> bytes:
+        return bytes(error_page(Request(scope), status).body)
+
+    starlette = Starlette(
         routes=[
             health.route(app, clock),
             Route("/style.css", stylesheet),
@@ -53,7 +69,15 @@ def build_web(app: App, clock: Callable[[], dt.datetime]) -> Starlette:
             *subscribe.routes(site),
             *links.routes(site),
             *archive.routes(site),
+            *figure_pages.routes(site),
         ],
-        middleware=[Middleware(SecurityHeaders)],
-        exception_handlers={404: not_found},
+        exception_handlers={HTTPException: http_error, 500: server_error},
     )
+    return SecurityHeaders(Guard(starlette, guard_page))
+
+
+def web_server(app: App, web: Web, host: str, port: int, *, own_signals: bool) -> Any:
+    """A bounded uvicorn server for the page (bot/web/server.py)."""
+    from bot.web.server import make_server
+
+    return make_server(build_web(app, app.clock), web, host, port, own_signals=own_signals)

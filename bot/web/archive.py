@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 
 from starlette.requests import Request
@@ -11,7 +12,8 @@ from starlette.routing import Route
 
 from bot.lang import long_date
 from bot.occasions import local_date
-from bot.web import posts
+from bot.web import cards, posts
+from bot.web.cards import card_url
 from bot.web.pages import page_lang, prefix
 from bot.web.site import Site
 from bot.web.texts import LANGS, TEXTS
@@ -20,6 +22,18 @@ ATOM = "http://www.w3.org/2005/Atom"
 XML_LANG = "xml:lang"
 PAGE = 30
 FEED = 50
+# Publication numbers are 32-bit in the database: a larger one names nothing, and must not
+# reach the database (SQLite raises OverflowError on it, PostgreSQL an error).
+MAX_ID = 2**31 - 1
+_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
+def record_number(text: str) -> int | None:
+    """A publication number written in ASCII digits and in range; None otherwise."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if 1 <= value <= MAX_ID else None
 
 
 def _stamp(moment: dt.datetime) -> str:
@@ -38,12 +52,18 @@ def routes(site: Site) -> list[Route]:
             "title": post.title,
             "text": post.text,
             "date": long_date(day, lang),
+            "card": card_url(site, post.card),
+            "card_src": card_url(site, post.card, absolute=False),
+            "card_alt": post.card_alt,
         }
 
     def listing(request: Request) -> Response:
         lang = page_lang(request)
-        before = request.query_params.get("before", "")
-        found = posts.listing(app.engine, lang, PAGE + 1, int(before) if before.isdigit() else None)
+        given = request.query_params.get("before")
+        before = record_number(given) if given is not None else None
+        if given is not None and before is None:
+            return site.message(request, lang, "error_400_title", "error_body", status=400)
+        found = posts.listing(app.engine, lang, PAGE + 1, before)
         older = found[PAGE - 1].id if len(found) > PAGE else None
         return site.pages.render(
             request,
@@ -55,7 +75,8 @@ def routes(site: Site) -> list[Route]:
 
     def single(request: Request) -> Response:
         lang = page_lang(request)
-        post = posts.one(app.engine, int(request.path_params["id"]), lang)
+        number = int(request.path_params["id"])
+        post = posts.one(app.engine, number, lang) if 1 <= number <= MAX_ID else None
         if post is None:
             return site.message(request, lang, "not_found_title", "not_found_body", status=404)
         return site.pages.render(request, "post.html", lang, post=shown(post, lang))
@@ -76,7 +97,7 @@ def routes(site: Site) -> list[Route]:
             Route(f"{lang_prefix}/posts/{{id:int}}", single),
             Route(f"{lang_prefix}/feed.xml", feed),
         ]
-    return out
+    return out + cards.routes(site)
 
 
 def _atom(site: Site, lang: str, base: str, found: list[posts.Post]) -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
@@ -60,20 +59,6 @@ def prefixed(rest: str) -> dict[str, str]:
 def queried(path: str) -> dict[str, str]:
     """The same page in each language, by `?lang=` (pages whose path has no prefix form)."""
     return {lang: f"{path}?lang={lang}" for lang in LANGS}
-
-
-def public_base(settings: Settings) -> str:
-    """The site's public address, ending in "/", for links in emails and the feed.
-
-    Derived from `[channels.email] unsubscribe_base_url`, which already names the public web
-    page: `https://example.org/unsubscribe/` gives `https://example.org/`, and a site under a
-    path (`https://example.org/bot/unsubscribe/`) keeps it. Never from the request's Host
-    header, which a client chooses.
-    """
-    url = urlsplit(settings.file.channels.email.unsubscribe_base_url)
-    path = url.path.rstrip("/")
-    base = path.removesuffix("unsubscribe") if path.endswith("/unsubscribe") else "/"
-    return f"{url.scheme}://{url.netloc}{base}"
 
 
 def paragraphs(text: str) -> Markup:

@@ -34,6 +34,9 @@ class Post:
     title: str
     text: str
     published: dt.datetime
+    # The figure card of the edition shown (its sha256 and alt text), for og:image.
+    card: str | None = None
+    card_alt: str = ""
 
 
 def _public() -> sa.Select[int, dt.datetime]:
@@ -98,8 +101,30 @@ def _posts(conn: sa.Connection, found: Sequence[tuple[int, dt.datetime]], lang: 
         text = _text(channel, payload)
         subject = payload.get("subject")
         title = str(subject) if subject else _first_line(text)
-        posts.append(Post(pid, edition_lang, title, text, first))
+        card = payload.get("card")
+        sha, alt = (card.get("sha256"), card.get("alt")) if isinstance(card, dict) else (None, "")
+        posts.append(Post(pid, edition_lang, title, text, first, _hex(sha), str(alt or "")))
     return posts
+
+
+def card_is_public(engine: sa.Engine, sha256: str) -> bool:
+    """Whether a public post carries the card with this hash (only those are served)."""
+    public = _public().subquery()
+    # The stored payload spells the hash out as `"sha256": "…"` (json.dumps' separators).
+    mention = f'%"sha256": "{sha256}"%'
+    query = (
+        sa.select(editions.c.id)
+        .join(public, public.c.publication_id == editions.c.publication_id)
+        .where(editions.c.payload.like(mention))
+        .limit(1)
+    )
+    with engine.connect() as conn:
+        return conn.execute(query).first() is not None
+
+
+def _hex(value: object) -> str | None:
+    text = str(value) if value else ""
+    return text if len(text) == 64 and all(c in "0123456789abcdef" for c in text) else None
 
 
 def _text(channel: str, payload: dict[str, object]) -> str:

@@ -1,4 +1,4 @@
-"""What every route module needs: the bot, the clock, the pages, the signing keys."""
+"""What every route module needs: the bot, the clock, the pages, the public address, the keys."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from bot.config.urls import PublicUrls, public_urls
 from bot.lang import digits
-from bot.web.pages import NO_STORE, Pages, prefixed, public_base, queried
+from bot.web.pages import NO_STORE, Pages, prefixed, queried
 from bot.web.texts import TEXTS
 
 if TYPE_CHECKING:
     from bot.app import App
     from bot.subscribers.tokens import Tokens
+    from bot.web.forms import FormGuard
 
 Clock = Callable[[], dt.datetime]
 
@@ -29,9 +31,12 @@ class Site:
     app: App
     clock: Clock
     pages: Pages = field(init=False)
+    urls: PublicUrls = field(init=False)
 
     def __post_init__(self) -> None:
         self.pages = Pages(self.app.settings)
+        # Checked now: a web page that would send broken links must not start.
+        self.urls = public_urls(self.app.settings)
 
     @cached_property
     def tokens(self) -> Tokens:
@@ -41,10 +46,29 @@ class Site:
 
         return tokens_for(self.app.settings, self.clock)
 
+    @cached_property
+    def forms(self) -> FormGuard:
+        """The anti-forgery check of this site's forms."""
+        from bot.web.forms import FormGuard
+
+        return FormGuard(self.tokens, self.urls)
+
     @property
     def base(self) -> str:
         """The public address of the site, ending in "/"."""
-        return public_base(self.app.settings)
+        return self.urls.site
+
+    def with_form(
+        self, request: Request, name: str, lang: str, *, status: int = 200, **context: Any
+    ) -> HTMLResponse:
+        """A page holding a form: its token goes with a cookie, and the page is never cached."""
+        token, cookie = self.forms.issue(request)
+        response = self.pages.render(
+            request, name, lang, status=status, headers=NO_STORE, form_token=token, **context
+        )
+        if cookie is not None:
+            self.forms.set_cookie(response, cookie)
+        return response
 
     def message(
         self,

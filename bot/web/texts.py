@@ -51,10 +51,17 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         # Answers
         "inbox_title": "Check your inbox",
         "inbox_body": "If this address is not subscribed yet, an email with a confirmation "
-        "link is on its way. Open the link to start receiving our posts; it works for "
-        "{days} days. Nothing is sent until you confirm.",
+        "link will reach it in a few minutes. Open the link and press the button on its page "
+        "to start receiving our posts; the link works for {days} days. Nothing is sent until "
+        "you confirm.",
         "inbox_later": "If no email arrives, look in your spam folder, or try again later.",
         "back_home": "Back to the figures",
+        "limit_title": "Too many sign-ups just now",
+        "limit_body": "Nothing was sent: there have been too many sign-up requests recently "
+        "(from your network, for this address, or in all). Please try again later.",
+        "confirm_title": "Confirm your subscription",
+        "confirm_body": "Press the button to start receiving: {topics}.",
+        "confirm_button": "Confirm my subscription",
         "confirmed_title": "Thank you: your subscription is confirmed",
         "confirmed_body": "You will receive: {topics}.",
         "confirmed_leave": "Every email we send has a link to unsubscribe at once.",
@@ -74,9 +81,19 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "gone_body": "This subscription was ended. Subscribe again from the home page.",
         "not_found_title": "Page not found",
         "not_found_body": "There is nothing at this address.",
+        "bad_confirm_body": "It may have expired (confirmation links work for {days} days), or "
+        "been cut when it was copied. Subscribe again from the home page to get a new one.",
+        "error_400_title": "This request could not be understood",
+        "error_405_title": "This page cannot be used this way",
+        "error_413_title": "This request is too large",
+        "error_500_title": "Something went wrong",
+        "error_503_title": "Too many visitors at this moment",
+        "error_body": "Please go back to the home page, or try again later.",
         # Form problems, by field and kind
         "problem_form_too_large": "The form is too large.",
         "problem_form_unreadable": "The form could not be read; please use the form on this page.",
+        "problem_form_forged": "This form has expired or did not come from this site. Nothing "
+        "was sent: please send it again from this page.",
         "problem_email_missing": "Enter your email address.",
         "problem_email_too_long": "The email address is too long.",
         "problem_email_line_break": "The email address cannot contain line breaks or "
@@ -97,11 +114,28 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "posts_older": "Older posts",
         "post_published": "Published",
         "post_other_lang": "This post was not published in English; it is shown in Burmese.",
+        # Figure pages and charts (bot/web/figure_pages.py, bot/web/charts.py)
+        "figures_all": "All figures",
+        "figure_count": "Number",
+        "figure_date": "Date",
+        "figure_source": "Source",
+        "figure_chart": "Chart",
+        "figure_history": "Every count, newest first",
+        "figure_spans": "Counted over a span",
+        "figure_span": "Span",
+        "figure_none": "No count of this figure has been published yet.",
+        "figure_corrected": "corrected: {why}",
+        "kind_cumulative": "A running total since the coup; it falls only when corrected.",
+        "kind_current": "The number of people at each date; it can fall.",
+        "kind_period": "Counted over a span of time, such as a year.",
+        "chart_summary": "{count} counts, from {first} on {first_date} to {last} on {last_date}.",
+        "chart_one": "One count: {last} on {last_date}.",
         # The confirmation email
         "mail_subject": "Confirm your subscription to {org}",
         "mail_hello": "Someone, probably you, asked to receive {topics} from {org} at this "
         "address, in English.",
-        "mail_confirm": "To confirm, open this link (it works for {days} days):",
+        "mail_confirm": "To confirm, open this link and press the button on its page (it works "
+        "for {days} days):",
         "mail_button": "Confirm my subscription",
         "mail_ignore": "If it was not you, ignore this email: nothing more will be sent to "
         "you unless the link is opened.",
@@ -130,10 +164,17 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "form_problems": "ပုံစံကို ပြင်ဆင်ပေးပါ -",
         "inbox_title": "သင့်အီးမေးလ်ကို စစ်ဆေးပါ",
         "inbox_body": "ဤလိပ်စာဖြင့် စာရင်းမသွင်းရသေးပါက အတည်ပြုရန်လင့်ခ်ပါသော အီးမေးလ်တစ်စောင် "
-        "ပို့ထားပါသည်။ ကျွန်ုပ်တို့၏ စာများ စတင်ရယူရန် ထိုလင့်ခ်ကို ဖွင့်ပါ။ လင့်ခ်သည် {days} ရက် "
-        "အသုံးပြုနိုင်ပါသည်။ အတည်မပြုမချင်း မည်သည့်စာမျှ ပို့မည်မဟုတ်ပါ။",
+        "မိနစ်အနည်းငယ်အတွင်း ရောက်ရှိလာပါမည်။ ကျွန်ုပ်တို့၏ စာများ စတင်ရယူရန် ထိုလင့်ခ်ကို ဖွင့်ပြီး "
+        "ခလုတ်ကို နှိပ်ပါ။ လင့်ခ်သည် {days} ရက် အသုံးပြုနိုင်ပါသည်။ အတည်မပြုမချင်း "
+        "မည်သည့်စာမျှ ပို့မည်မဟုတ်ပါ။",
         "inbox_later": "အီးမေးလ် မရောက်ပါက spam ဖိုင်တွဲကို စစ်ဆေးပါ သို့မဟုတ် နောက်မှ ထပ်ကြိုးစားပါ။",
         "back_home": "ကိန်းဂဏန်းများသို့ ပြန်သွားရန်",
+        "limit_title": "စာရင်းသွင်းရန် တောင်းဆိုမှု များလွန်းနေပါသည်",
+        "limit_body": "မည်သည့်အီးမေးလ်မျှ မပို့ပါ။ မကြာသေးမီက စာရင်းသွင်းရန် တောင်းဆိုမှုများ "
+        "များလွန်းပါသည် (သင့်ကွန်ရက်မှ၊ ဤလိပ်စာအတွက် သို့မဟုတ် စုစုပေါင်း)။ နောက်မှ ထပ်ကြိုးစားပါ။",
+        "confirm_title": "စာရင်းသွင်းမှုကို အတည်ပြုပါ",
+        "confirm_body": "{topics} ကို စတင်ရယူရန် ခလုတ်ကို နှိပ်ပါ။",
+        "confirm_button": "စာရင်းသွင်းမှုကို အတည်ပြုမည်",
         "confirmed_title": "ကျေးဇူးတင်ပါသည်။ သင်၏ စာရင်းသွင်းမှုကို အတည်ပြုပြီးပါပြီ",
         "confirmed_body": "သင်ရယူမည့် အကြောင်းအရာ - {topics}။",
         "confirmed_leave": "ကျွန်ုပ်တို့ ပို့သော အီးမေးလ်တိုင်းတွင် ချက်ချင်း စာရင်းမှထွက်နိုင်သော လင့်ခ် ပါဝင်ပါသည်။",
@@ -153,8 +194,19 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "gone_body": "ဤစာရင်းသွင်းမှု ရပ်စဲပြီးဖြစ်ပါသည်။ ပင်မစာမျက်နှာမှ ပြန်လည် စာရင်းသွင်းပါ။",
         "not_found_title": "စာမျက်နှာ မတွေ့ပါ",
         "not_found_body": "ဤလိပ်စာတွင် မည်သည့်အရာမျှ မရှိပါ။",
+        "bad_confirm_body": "ဤလင့်ခ် သက်တမ်းကုန်သွားခြင်း (အတည်ပြုလင့်ခ်များသည် {days} ရက်သာ "
+        "အသုံးပြုနိုင်ပါသည်) သို့မဟုတ် ကူးယူစဉ် ပြတ်သွားခြင်း ဖြစ်နိုင်ပါသည်။ လင့်ခ်အသစ်ရရန် "
+        "ပင်မစာမျက်နှာမှ ပြန်လည် စာရင်းသွင်းပါ။",
+        "error_400_title": "ဤတောင်းဆိုချက်ကို နားမလည်ပါ",
+        "error_405_title": "ဤစာမျက်နှာကို ဤနည်းဖြင့် အသုံးမပြုနိုင်ပါ",
+        "error_413_title": "ဤတောင်းဆိုချက် ကြီးလွန်းပါသည်",
+        "error_500_title": "တစ်စုံတစ်ခု မှားယွင်းသွားပါသည်",
+        "error_503_title": "ယခု လာရောက်သူ များလွန်းနေပါသည်",
+        "error_body": "ပင်မစာမျက်နှာသို့ ပြန်သွားပါ သို့မဟုတ် နောက်မှ ထပ်ကြိုးစားပါ။",
         "problem_form_too_large": "ပုံစံ၏ အရွယ်အစား ကြီးလွန်းပါသည်။",
         "problem_form_unreadable": "ပုံစံကို ဖတ်၍မရပါ။ ဤစာမျက်နှာရှိ ပုံစံကို အသုံးပြုပါ။",
+        "problem_form_forged": "ဤပုံစံ သက်တမ်းကုန်သွားပြီ သို့မဟုတ် ဤဝက်ဘ်ဆိုက်မှ မဟုတ်ပါ။ "
+        "မည်သည့်အီးမေးလ်မျှ မပို့ရသေးပါ။ ဤစာမျက်နှာမှ ထပ်မံ ပေးပို့ပါ။",
         "problem_email_missing": "သင့်အီးမေးလ်လိပ်စာကို ထည့်ပါ။",
         "problem_email_too_long": "အီးမေးလ်လိပ်စာ ရှည်လွန်းပါသည်။",
         "problem_email_line_break": "အီးမေးလ်လိပ်စာတွင် စာကြောင်းခွဲခြင်း သို့မဟုတ် ထိန်းချုပ်အက္ခရာများ မပါရပါ။",
@@ -172,10 +224,26 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "posts_older": "ယခင် စာများ",
         "post_published": "ထုတ်ပြန်သည့်နေ့",
         "post_other_lang": "ဤစာကို မြန်မာဘာသာဖြင့် မထုတ်ပြန်ခဲ့ပါ။ အင်္ဂလိပ်ဘာသာဖြင့် ပြသထားပါသည်။",
+        "figures_all": "ကိန်းဂဏန်းအားလုံး",
+        "figure_count": "အရေအတွက်",
+        "figure_date": "ရက်စွဲ",
+        "figure_source": "ရင်းမြစ်",
+        "figure_chart": "ဇယားကွက်",
+        "figure_history": "ထုတ်ပြန်ခဲ့သော အရေအတွက်အားလုံး (နောက်ဆုံးမှ စ၍)",
+        "figure_spans": "ကာလအလိုက် ရေတွက်ချက်များ",
+        "figure_span": "ကာလ",
+        "figure_none": "ဤကိန်းဂဏန်းကို ထုတ်ပြန်ထားခြင်း မရှိသေးပါ။",
+        "figure_corrected": "ပြင်ဆင်ချက် - {why}",
+        "kind_cumulative": "စစ်အာဏာသိမ်းပြီးကတည်းက စုစုပေါင်း အရေအတွက် ဖြစ်ပြီး ပြင်ဆင်မှသာ လျော့ကျပါသည်။",
+        "kind_current": "ရက်စွဲတစ်ခုစီတွင် ရှိနေသော လူဦးရေ ဖြစ်၍ လျော့ကျနိုင်ပါသည်။",
+        "kind_period": "တစ်နှစ်ကဲ့သို့ ကာလတစ်ခုအတွင်း ရေတွက်ထားသော အရေအတွက်။",
+        "chart_summary": "{first_date}တွင် {first} ဦးမှ {last_date}တွင် {last} ဦးအထိ "
+        "(ထုတ်ပြန်ချက် {count} ကြိမ်)။",
+        "chart_one": "{last_date}တွင် {last} ဦး (ထုတ်ပြန်ချက် တစ်ကြိမ်)။",
         "mail_subject": "{org} ၏ စာရင်းသွင်းမှုကို အတည်ပြုပါ",
         "mail_hello": "တစ်စုံတစ်ဦး (သင်ဖြစ်နိုင်ပါသည်) က ဤလိပ်စာသို့ {org} ၏ {topics} ကို "
         "မြန်မာဘာသာဖြင့် ရယူရန် တောင်းဆိုခဲ့ပါသည်။",
-        "mail_confirm": "အတည်ပြုရန် ဤလင့်ခ်ကို ဖွင့်ပါ ({days} ရက် အသုံးပြုနိုင်ပါသည်) -",
+        "mail_confirm": "အတည်ပြုရန် ဤလင့်ခ်ကို ဖွင့်ပြီး ခလုတ်ကို နှိပ်ပါ ({days} ရက် အသုံးပြုနိုင်ပါသည်) -",
         "mail_button": "စာရင်းသွင်းမှုကို အတည်ပြုမည်",
         "mail_ignore": "သင်မဟုတ်ပါက ဤအီးမေးလ်ကို လျစ်လျူရှုပါ။ လင့်ခ်ကို မဖွင့်လျှင် နောက်ထပ် မည်သည့်စာမျှ ပို့မည်မဟုတ်ပါ။",
         "mail_unsubscribe": "ကျွန်ုပ်တို့ထံမှ အီးမေးလ်အားလုံးကို ရပ်ရန် -",

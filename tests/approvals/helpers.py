@@ -14,6 +14,8 @@ YANGON = ZoneInfo("Asia/Yangon")
 ANNIVERSARY = dt.datetime(2024, 2, 1, 9, 0, tzinfo=YANGON)
 KEY = "anniversary/coup/2024-02-01"
 STAFF = {"Aye": 5550000111, "Min": 5550000222, "Kyaw": 5550000333}
+# Their accounts on the machine: a terminal's user is known by the account running `bot`.
+ACCOUNTS = {"Aye": "aye", "Min": "min", "Kyaw": "kyaw"}
 ADMIN_CHAT = -1009876543210
 
 
@@ -27,7 +29,10 @@ def require_approval(home: Path, needed: int = 2, ask_hours: int = 48) -> None:
     )
     settings = home / "config" / "bot.toml"
     text = settings.read_text(encoding="utf-8")
-    staff = "".join(f'"{name}" = {user}\n' for name, user in STAFF.items())
+    staff = "".join(
+        f'"{name}" = {{ telegram = {user}, account = "{ACCOUNTS[name]}" }}\n'
+        for name, user in STAFF.items()
+    )
     settings.write_text(text.replace("[staff]\n", "[staff]\n" + staff), encoding="utf-8")
     schedule = home / "config" / "schedule.toml"
     text = schedule.read_text(encoding="utf-8")

@@ -21,6 +21,7 @@ from bot.channels.telegram_api import TelegramChannel
 from bot.errors import ChannelError
 from tests.peers.ports import free_port
 from tests.peers.telegram_server import FakeTelegram, Reply, delayed, dropped, error
+from tests.peers.virtual_clock import VirtualClock
 
 TOKEN = "123456789:AAHsecret-Token_value-0123456789abcdef"
 CHAT = "@rights_figures"
@@ -54,10 +55,17 @@ class Progress:
 
 
 def publish(
-    settings: TelegramSettings, sent: Payload, done: tuple[str, ...] = (), progress: Any = None
+    settings: TelegramSettings,
+    sent: Payload,
+    done: tuple[str, ...] = (),
+    progress: Any = None,
+    clock: VirtualClock | None = None,
 ) -> list[str]:
+    # Virtual time: parts to one chat go a second apart, and retries wait, without waiting.
+    clock = clock or VirtualClock()
+
     async def run() -> list[str]:
-        channel = TelegramChannel(settings, TOKEN)
+        channel = TelegramChannel(settings, TOKEN, clock=clock, sleep=clock.sleep)
         try:
             return await channel.publish(sent, list(done), progress or Progress())
         finally:
@@ -221,19 +229,66 @@ def test_flood_control_is_rate_limited(
         monkeypatch.delenv("PTB_TIMEDELTA", raising=False)
     else:
         monkeypatch.setenv("PTB_TIMEDELTA", ptb_timedelta)
+    # Longer than the queue sits out (MAX_HELD_SECONDS): handed back to the sender.
     telegram.script(
-        "sendMessage", Reply(), error(429, "Too Many Requests: retry after 3", retry_after=3)
+        "sendMessage", Reply(), error(429, "Too Many Requests: retry after 300", retry_after=300)
     )
     progress = Progress()
 
     with pytest.raises(RateLimited) as raised:
         publish(settings_for(telegram), payload(), progress=progress)
 
-    assert raised.value.retry_after == 3.0
+    assert raised.value.retry_after == 300.0
     assert isinstance(raised.value.retry_after, float)
     assert_no_token(raised.value)
     assert telegram.texts() == [PARTS[0]]  # the second part did not land
     assert [event[0] for event in progress.events] == ["before", "after", "before"]
+
+
+def test_a_short_flood_wait_is_sat_out_and_the_same_part_sent_again(
+    telegram: FakeTelegram,
+) -> None:
+    telegram.script(
+        "sendMessage", Reply(), error(429, "Too Many Requests: retry after 3", retry_after=3)
+    )
+    clock = VirtualClock()
+    progress = Progress()
+
+    ids = publish(settings_for(telegram), payload(), progress=progress, clock=clock)
+
+    assert telegram.texts() == list(PARTS)  # every part, in order, none twice
+    assert [c.params["text"] for c in telegram.calls_to("sendMessage")] == [
+        PARTS[0],
+        PARTS[1],
+        PARTS[1],
+        PARTS[2],
+    ]
+    assert len(ids) == 3
+    assert [event[0] for event in progress.events] == ["before", "after"] * 3
+    assert clock.elapsed >= 3 + 1  # the wait asked for, then a second before the last part
+
+
+def test_a_connection_that_fails_then_works_is_tried_again() -> None:
+    # Nothing listens at first: the channel tries again with a pause, and then the fake is up.
+    port = free_port()
+    clock = VirtualClock()
+    settings = TelegramSettings(chat=CHAT, base_url=f"http://127.0.0.1:{port}/bot")
+    fake = FakeTelegram()
+    fake.port = port
+    slept = clock.sleep
+
+    async def start_on_first_pause(seconds: float) -> None:
+        if fake._server is None:
+            fake.start()
+        await slept(seconds)
+
+    clock.sleep = start_on_first_pause  # type: ignore[method-assign]
+    try:
+        ids = publish(settings, payload(PARTS[0]), clock=clock)
+    finally:
+        fake.stop()
+
+    assert fake.texts() == [PARTS[0]] and len(ids) == 1
 
 
 def test_timeout_after_telegram_accepted_is_uncertain(telegram: FakeTelegram) -> None:

@@ -1,101 +1,47 @@
-"""The Telegram channel's pace: 30 messages a second, 1 a second per chat, a 429 stops all.
+"""The Telegram channel's pace, against a fake Bot API that enforces Telegram's limits.
 
-Time is virtual (`VirtualTime`): it moves only when the channel sleeps, and never while a
-request is on its way, so the fake server can stamp each message with the moment the channel
-let it go, and no test waits for real.
+The fake refuses with 429 whatever goes over 30 messages a second, one a second in a chat or
+20 a minute in a group (tests/peers/telegram_server.py `Limits`). Time is virtual: it moves
+only when the queue sleeps and never while a request is on its way, so the fake stamps each
+message with the moment the queue let it go, and no test waits for real.
 """
 
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
-import math
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from telegram import Bot
 
 from bot.channels.base import Payload, RateLimited, RecipientGone, Rejected
 from bot.channels.telegram import TelegramSettings
-from bot.channels.telegram_api import MAX_HELD_SECONDS, MESSAGES_PER_SECOND, TelegramChannel
+from bot.channels.telegram_api import MAX_HELD_SECONDS, TelegramChannel
+from bot.channels.telegram_pace import MESSAGES_PER_SECOND
 from bot.errors import ChannelError
-from tests.peers import telegram_server
-from tests.peers.telegram_server import ApiError, Call, FakeTelegram, error
+from tests.peers.telegram_server import ApiError, Call, FakeTelegram, Limits, error
+from tests.peers.virtual_clock import MICROSECONDS, VirtualClock
 
 TOKEN = "123456789:AAHsecret-Token_value-0123456789abcdef"
 CHAT = "@rights_figures"
-MICROSECONDS = 1_000_000
-# Telegram's limits as the fake checks them, in whole microseconds of virtual time.
-OVERALL_GAP = MICROSECONDS // 30
-CHAT_GAP = MICROSECONDS
 
 
-class VirtualTime:
-    """Microseconds that pass only when someone sleeps, and never while a request is out.
-
-    A sleep first waits (for real, briefly) until every message the channel let go has been
-    answered, then moves the time on: what the fake server reads from this clock is the moment
-    the channel let the message go, and a 429 is heard before anyone's time moves past it.
-    """
-
-    def __init__(self, start: int = 1_000 * MICROSECONDS) -> None:
-        self.us = start
-        self.start = start
-        self.in_flight = 0
-        self.slept: list[float] = []
-        self._sleeping: list[tuple[int, int]] = []
-        self._numbers = itertools.count()
-
-    def __call__(self) -> float:
-        return self.us / MICROSECONDS
-
-    @property
-    def elapsed(self) -> float:
-        """Virtual seconds since the start."""
-        return (self.us - self.start) / MICROSECONDS
-
-    async def sleep(self, seconds: float) -> None:
-        """Return once `seconds` of virtual time have passed (rounded up to a microsecond).
-
-        Sleepers wake in the order of their deadlines, as they would in real time, and only
-        when nothing else can run: every task that is about to sleep has done so, and every
-        message let go has been answered.
-        """
-        self.slept.append(seconds)
-        entry = (self.us + math.ceil(seconds * MICROSECONDS), next(self._numbers))
-        heapq.heappush(self._sleeping, entry)
-        deadline = time.monotonic() + 10
-        while True:
-            await asyncio.sleep(0.0002)  # (real) lets every runnable task run, replies come in
-            if not self.in_flight and self._sleeping[0] == entry:
-                break
-            if time.monotonic() > deadline:
-                raise AssertionError("a message to the fake Telegram was never answered")
-        heapq.heappop(self._sleeping)
-        self.us = max(self.us, entry[0])
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
 
 
-def count_in_flight(monkeypatch: pytest.MonkeyPatch, clock: VirtualTime) -> None:
-    """Count the sendMessage calls under way, from the moment the channel makes them."""
-    original = Bot.send_message
-
-    async def counted(self: Bot, *args: Any, **kwargs: Any) -> Any:
-        clock.in_flight += 1
-        try:
-            return await original(self, *args, **kwargs)
-        finally:
-            clock.in_flight -= 1
-
-    monkeypatch.setattr(Bot, "send_message", counted)
+@pytest.fixture
+def telegram(clock: VirtualClock) -> Iterator[FakeTelegram]:
+    with FakeTelegram(limits=Limits(clock)) as fake:
+        yield fake
 
 
 class Stamps:
     """Records, on the fake's side, the virtual moment and chat of each message that landed."""
 
-    def __init__(self, telegram: FakeTelegram, clock: VirtualTime) -> None:
+    def __init__(self, telegram: FakeTelegram, clock: VirtualClock) -> None:
         self.sent: list[tuple[int, str]] = []
         handler = telegram.handlers["sendMessage"]
 
@@ -116,29 +62,11 @@ class Stamps:
         return [at for at, to in self.sent if to == chat]
 
 
-def answer_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    """TCP_NODELAY in the fake: its reply goes out in two writes, and Nagle's algorithm with
-    the client's delayed ACK would hold the second back 40 ms, for every message."""
-    monkeypatch.setattr(telegram_server._RequestHandler, "disable_nagle_algorithm", True)
-
-
-@pytest.fixture
-def telegram(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeTelegram]:
-    answer_at_once(monkeypatch)
-    with FakeTelegram() as fake:
-        yield fake
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> VirtualTime:
-    found = VirtualTime()
-    count_in_flight(monkeypatch, found)
-    return found
-
-
-def channel_for(telegram: FakeTelegram, clock: VirtualTime) -> TelegramChannel:
+def channel_for(telegram: FakeTelegram, clock: VirtualClock) -> TelegramChannel:
     settings = TelegramSettings(chat=CHAT, base_url=telegram.base_url, timeout_seconds=5)
-    return TelegramChannel(settings, TOKEN, clock=clock, sleep=clock.sleep)
+    channel = TelegramChannel(settings, TOKEN, clock=clock, sleep=clock.sleep)
+    clock.busy = lambda: channel.queue.in_flight
+    return channel
 
 
 class NoProgress:
@@ -153,24 +81,41 @@ def payload(target: str, *parts: str) -> Payload:
     return Payload("telegram", "en", parts or ("<b>Killed</b>: 6000",), target=target)
 
 
-def send_all(
-    telegram: FakeTelegram, clock: VirtualTime, payloads: list[Payload], width: int = 10
-) -> list[list[str] | ChannelError]:
-    """Publish the payloads `width` at a time, as the sender does; ids or the error each."""
+Result = list[str] | ChannelError
 
-    async def run() -> list[list[str] | ChannelError]:
+
+def send_all(
+    telegram: FakeTelegram,
+    clock: VirtualClock,
+    payloads: list[Payload],
+    width: int = 10,
+    staff: list[Payload] | None = None,
+) -> tuple[list[Result], list[Result]]:
+    """Publish the payloads `width` at a time, as the sender does, and tell `staff` meanwhile
+    (as alerts are told); the ids or the error of each."""
+
+    async def run() -> tuple[list[Result], list[Result]]:
         channel = channel_for(telegram, clock)
         gate = asyncio.Semaphore(width)
 
-        async def one(sent: Payload) -> list[str] | ChannelError:
+        async def one(sent: Payload) -> Result:
             async with gate:
                 try:
                     return await channel.publish(sent, [], NoProgress())
                 except ChannelError as exc:
                     return exc
 
+        async def told(sent: Payload) -> Result:
+            await asyncio.sleep(0.01)  # (real) the fan-out is under way first
+            try:
+                return await channel.tell(sent)
+            except ChannelError as exc:
+                return exc
+
         try:
-            return list(await asyncio.gather(*(one(p) for p in payloads)))
+            fan = asyncio.gather(*(one(p) for p in payloads))
+            notes = asyncio.gather(*(told(p) for p in staff or []))
+            return list(await fan), list(await notes)
         finally:
             await channel.close()
 
@@ -182,67 +127,95 @@ def person(number: int) -> str:
 
 
 def test_a_hundred_chats_get_at_most_thirty_messages_a_second(
-    telegram: FakeTelegram, clock: VirtualTime
+    telegram: FakeTelegram, clock: VirtualClock
 ) -> None:
     stamps = Stamps(telegram, clock)
 
-    results = send_all(telegram, clock, [payload(person(n)) for n in range(100)])
+    results, _ = send_all(telegram, clock, [payload(person(n)) for n in range(100)])
 
     assert all(isinstance(result, list) for result in results)
-    assert len(stamps.sent) == 100
+    assert telegram.refused == []
     assert {chat for _, chat in stamps.sent} == {person(n) for n in range(100)}
-    assert min(stamps.gaps()) >= OVERALL_GAP
-    # As fast as the channel allows itself, not slower: 99 gaps at its pace (29 a second,
+    assert len(stamps.sent) == 100
+    # As fast as the queue allows itself, not slower: 99 gaps at its pace (29 a second,
     # one below Telegram's limit, so timing jitter never meets a 429).
     assert clock.elapsed == pytest.approx(99 / MESSAGES_PER_SECOND, abs=0.001)
 
 
 def test_parts_to_one_chat_are_a_second_apart_while_other_chats_go_on(
-    telegram: FakeTelegram, clock: VirtualTime
+    telegram: FakeTelegram, clock: VirtualClock
 ) -> None:
     stamps = Stamps(telegram, clock)
     thread = payload("", "<b>1/3</b> Killed", "<b>2/3</b> Arrested", "<b>3/3</b> Held")
     others = [payload(person(n)) for n in range(5)]
 
-    results = send_all(telegram, clock, [thread, *others])
+    results, _ = send_all(telegram, clock, [thread, *others])
 
     assert all(isinstance(result, list) for result in results)
+    assert telegram.refused == []
     parts = stamps.times_in(CHAT)
     assert len(parts) == 3
-    assert [b - a for a, b in itertools.pairwise(parts)] == [CHAT_GAP, CHAT_GAP]
+    assert all(MICROSECONDS <= b - a < 1.1 * MICROSECONDS for a, b in itertools.pairwise(parts))
     # The thread's wait holds back only its own chat: the others went within the first second.
-    assert all(at - parts[0] < CHAT_GAP for n in range(5) for at in stamps.times_in(person(n)))
-    assert min(stamps.gaps()) >= OVERALL_GAP
+    assert all(at - parts[0] < MICROSECONDS for n in range(5) for at in stamps.times_in(person(n)))
     assert [text for text in telegram.texts() if "/3" in text] == list(thread.parts)
 
 
-def test_a_429_pauses_every_concurrent_send_for_as_long_as_asked(
-    telegram: FakeTelegram, clock: VirtualTime
+def test_a_group_gets_twenty_messages_a_minute_and_no_more(
+    telegram: FakeTelegram, clock: VirtualClock
+) -> None:
+    stamps = Stamps(telegram, clock)
+    parts = [f"<b>{n}</b>" for n in range(25)]
+
+    results, _ = send_all(telegram, clock, [payload(CHAT, *parts)])
+
+    assert isinstance(results[0], list) and telegram.texts() == parts
+    assert telegram.refused == []
+    times = stamps.times_in(CHAT)
+    assert all(b - a >= 60 * MICROSECONDS for a, b in zip(times, times[20:], strict=False))
+    # The 21st waited for the first to leave the minute, and not much longer.
+    assert times[20] - times[0] < 61 * MICROSECONDS
+
+
+def test_a_429_pauses_every_message_for_as_long_as_asked_then_each_goes(
+    telegram: FakeTelegram, clock: VirtualClock
 ) -> None:
     stamps = Stamps(telegram, clock)
     telegram.script("sendMessage", error(429, "Too Many Requests: retry after 5", retry_after=5))
     started = clock.us
 
-    results = send_all(telegram, clock, [payload(person(n)) for n in range(10)])
+    results, _ = send_all(telegram, clock, [payload(person(n)) for n in range(10)])
 
-    [limited] = [result for result in results if isinstance(result, RateLimited)]
-    assert limited.retry_after == 5.0
-    assert results[0] is limited  # the first to go was refused...
-    assert len(stamps.sent) == 9  # ...and every other one waited, then went
+    # Nothing was lost: the refused message was sent again after the wait, and nothing went
+    # during it.
+    assert all(isinstance(result, list) for result in results)
+    assert sorted(chat for _, chat in stamps.sent) == sorted(person(n) for n in range(10))
     assert all(at >= started + 5 * MICROSECONDS for at, _ in stamps.sent)
-    assert min(stamps.gaps()) >= OVERALL_GAP
-    assert len(telegram.calls_to("sendMessage")) == 10  # no call during the wait
+    assert len(telegram.calls_to("sendMessage")) == 11
+
+
+def test_a_429_does_not_let_a_chats_later_message_overtake(
+    telegram: FakeTelegram, clock: VirtualClock
+) -> None:
+    telegram.script("sendMessage", error(429, "Too Many Requests: retry after 2", retry_after=2))
+    first = payload(person(1), "<b>1/2</b> first")
+    second = payload(person(1), "<b>2/2</b> second")
+
+    results, _ = send_all(telegram, clock, [first, second])
+
+    assert all(isinstance(result, list) for result in results)
+    assert telegram.texts() == ["<b>1/2</b> first", "<b>2/2</b> second"]
 
 
 def test_a_long_flood_wait_is_handed_back_to_the_sender(
-    telegram: FakeTelegram, clock: VirtualTime
+    telegram: FakeTelegram, clock: VirtualClock
 ) -> None:
     wait = int(MAX_HELD_SECONDS) * 5
     telegram.script(
         "sendMessage", error(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
     )
 
-    results = send_all(telegram, clock, [payload(person(n)) for n in range(10)])
+    results, _ = send_all(telegram, clock, [payload(person(n)) for n in range(10)])
 
     # Nothing was sent; the claimed deliveries go back to the outbox instead of being held.
     assert all(isinstance(result, RateLimited) for result in results)
@@ -251,21 +224,40 @@ def test_a_long_flood_wait_is_handed_back_to_the_sender(
     assert clock.elapsed < 1
 
 
-def test_the_chats_remembered_are_only_those_of_the_last_second(
-    telegram: FakeTelegram, clock: VirtualTime
+def test_staff_are_told_ahead_of_a_fan_out(telegram: FakeTelegram, clock: VirtualClock) -> None:
+    stamps = Stamps(telegram, clock)
+    admins = "-100777"
+    alert = payload(admins, "⚠ held: the daily briefing", "second part", "third part")
+
+    results, told = send_all(
+        telegram, clock, [payload(person(n)) for n in range(300)], staff=[alert]
+    )
+
+    assert all(isinstance(result, list) for result in results + told)
+    assert telegram.refused == []
+    # The alert's three parts went a second apart, in order, long before the fan-out ended
+    # (300 messages take over ten seconds).
+    times = stamps.times_in(admins)
+    assert [b - a < 1.1 * MICROSECONDS for a, b in itertools.pairwise(times)] == [True, True]
+    assert times[-1] - clock.start < 3 * MICROSECONDS
+    assert [t for t in telegram.texts() if not t.startswith("<b>")] == list(alert.parts)
+
+
+def test_the_chats_remembered_stay_few_during_a_fan_out(
+    telegram: FakeTelegram, clock: VirtualClock
 ) -> None:
     channel = channel_for(telegram, clock)
 
     async def run() -> None:
         try:
-            for n in range(200):
+            for n in range(600):
                 await channel.publish(payload(person(n)), [], NoProgress())
         finally:
             await channel.close()
 
     asyncio.run(run())
 
-    assert len(channel._limits._chats) <= 31  # a fan-out to many never grows it
+    assert channel.queue.pace.remembered() <= 300  # a fan-out to many never grows it
 
 
 # A refusal concerning one person: (Telegram's answer, the words shown).
@@ -279,12 +271,12 @@ GONE = {
 
 @pytest.mark.parametrize("case", GONE)
 def test_a_person_who_is_gone_is_recipient_gone_without_their_chat_id(
-    telegram: FakeTelegram, clock: VirtualTime, case: str
+    telegram: FakeTelegram, clock: VirtualClock, case: str
 ) -> None:
     code, said = GONE[case]
     telegram.script("sendMessage", error(code, said))
 
-    [result] = send_all(telegram, clock, [payload(person(42))])
+    [result], _ = send_all(telegram, clock, [payload(person(42))])
 
     assert type(result) is RecipientGone
     assert "Telegram refused part 1 of 1 to chat 7***42" in str(result)
@@ -294,24 +286,24 @@ def test_a_person_who_is_gone_is_recipient_gone_without_their_chat_id(
 
 @pytest.mark.parametrize("case", GONE)
 def test_the_same_answer_for_the_public_chat_stays_rejected(
-    telegram: FakeTelegram, clock: VirtualTime, case: str
+    telegram: FakeTelegram, clock: VirtualClock, case: str
 ) -> None:
     code, said = GONE[case]
     telegram.script("sendMessage", error(code, said))
 
-    results = send_all(telegram, clock, [payload(""), payload(CHAT)])
+    results, _ = send_all(telegram, clock, [payload(""), payload(CHAT)])
 
     assert [type(result) for result in results] == [Rejected, list]
     assert f"to {CHAT}" in str(results[0])
 
 
 def test_other_refusals_of_a_person_are_not_taken_for_gone(
-    telegram: FakeTelegram, clock: VirtualTime
+    telegram: FakeTelegram, clock: VirtualClock
 ) -> None:
     # A message Telegram cannot parse is the bot's fault, not a sign the person left.
     telegram.handlers["sendMessage"] = _refuse_markup
 
-    [result] = send_all(telegram, clock, [payload(person(1))])
+    [result], _ = send_all(telegram, clock, [payload(person(1))])
 
     assert type(result) is Rejected
 

@@ -16,17 +16,26 @@ People talking to a bot: `push_message(chat_id, "/start")` and `push_callback(ch
 "lang:my")` queue updates that the bot fetches with getUpdates (long polling: answered at once
 when updates are waiting, else after at most `POLL_CAP` seconds). `wait_calls("sendMessage", 2)`
 waits, without sleeping, until the bot has made that many calls.
+
+Flood limits, as Telegram enforces them, when given `limits=Limits(clock)`: at most 30 messages
+in any second overall, one a second in any chat, 20 in any minute in a group or channel
+(`@name` or a negative id). A message over a limit is refused with 429 and `retry_after`, the
+seconds until it would pass, and nothing lands; `refused` keeps those calls. The clock is the
+test's (virtual) one, the same the bot paces itself by.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import math
+import re
 import socket
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +44,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from tests.peers.ports import free_port
+
+# What Telegram accepts as a photo's caption, counted as a message's text.
+CAPTION_LIMIT = 1024
 
 
 class ApiError(Exception):
@@ -115,6 +127,61 @@ def dropped(*, applied: bool = True) -> Reply:
 
 Handler = Callable[[Call], Any]
 
+# The methods that put a message in a chat (or change one), counted against the limits.
+LIMITED = frozenset(
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendMediaGroup",
+        "copyMessage",
+        "forwardMessage",
+        "editMessageText",
+        "editMessageReplyMarkup",
+    }
+)
+_US = 1_000_000
+
+
+@dataclass
+class Limits:
+    """Telegram's flood limits (Bot FAQ), checked on `clock`, in seconds."""
+
+    clock: Callable[[], float]
+    per_second: int = 30
+    chat_gap: float = 1.0
+    group_per_minute: int = 20
+    # What landed, in microseconds: every message of the last second, each chat's last, each
+    # group's last minute.
+    _recent: deque[int] = field(default_factory=deque)
+    _chats: dict[str, int] = field(default_factory=dict)
+    _groups: dict[str, deque[int]] = field(default_factory=dict)
+
+    def refusal(self, chat: str) -> int | None:
+        """Seconds to wait (as Telegram says them, rounded up) if a message now is over a limit."""
+        now = round(self.clock() * _US)
+        while self._recent and self._recent[0] <= now - _US:
+            self._recent.popleft()
+        waits = []
+        if len(self._recent) >= self.per_second:
+            waits.append(self._recent[0] + _US - now)
+        last = self._chats.get(chat)
+        if last is not None and now - last < self.chat_gap * _US:
+            waits.append(last + round(self.chat_gap * _US) - now)
+        times = self._groups.get(chat)
+        if times is not None:
+            while times and times[0] <= now - 60 * _US:
+                times.popleft()
+            if len(times) >= self.group_per_minute:
+                waits.append(times[0] + 60 * _US - now)
+        return max(1, math.ceil(max(waits) / _US)) if waits else None
+
+    def landed(self, chat: str) -> None:
+        now = round(self.clock() * _US)
+        self._recent.append(now)
+        self._chats[chat] = now
+        if chat.startswith(("-", "@")):
+            self._groups.setdefault(chat, deque()).append(now)
+
 # The longest a getUpdates call waits for an update, whatever timeout the bot asks for: tests
 # stop the bot quickly, and Telegram's real long poll is not what is under test.
 POLL_CAP = 0.5
@@ -123,15 +190,21 @@ POLL_CAP = 0.5
 class FakeTelegram:
     """The fake server; a context manager that starts and stops it."""
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits | None = None) -> None:
         self.port = free_port()
+        self.limits = limits
         self.calls: list[Call] = []
+        # Calls refused with 429 by the limits.
+        self.refused: list[Call] = []
         # Messages that landed, by (chat_id as sent, message_id), and those deleted since.
         self.messages: dict[tuple[str, int], dict[str, Any]] = {}
         self.deleted: list[tuple[str, int]] = []
+        # Photos uploaded with sendPhoto, by the file id answered for each.
+        self.photos: dict[str, bytes] = {}
         self.handlers: dict[str, Handler] = {
             "getMe": self._get_me,
             "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
             "deleteMessage": self._delete_message,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -257,9 +330,9 @@ class FakeTelegram:
             return self._next_update_id
 
     def texts(self) -> list[str]:
-        """The text of each message that landed and is still there, oldest first."""
+        """The text (a photo's caption) of each message that landed and is still there."""
         with self._lock:
-            return [message["text"] for message in self.messages.values()]
+            return [m.get("text", m.get("caption", "")) for m in self.messages.values()]
 
     @property
     def tokens(self) -> set[str]:
@@ -306,11 +379,23 @@ class FakeTelegram:
             script = self._script.get(call.method)
             reply = script.popleft() if script else Reply()
             status, body = 200, {"ok": True, "result": True}
+            wait = self._over_limit(call) if reply.applied else None
+            if wait is not None:
+                self.refused.append(call)
+                error = ApiError(429, f"Too Many Requests: retry after {wait}", retry_after=wait)
+                return Reply(), 429, error.body()
             if reply.applied:
                 status, body = self._handle(call)
+                if status == 200 and self.limits and call.method in LIMITED:
+                    self.limits.landed(str(call.params.get("chat_id", "")))
         if reply.body is not None:
             status, body = reply.status, reply.body
         return reply, status, body
+
+    def _over_limit(self, call: Call) -> int | None:
+        if self.limits is None or call.method not in LIMITED:
+            return None
+        return self.limits.refusal(str(call.params.get("chat_id", "")))
 
     def wait(self, seconds: float) -> bool:
         """Wait `seconds`; False if the fake is stopping meanwhile."""
@@ -350,6 +435,37 @@ class FakeTelegram:
             "chat": _chat(chat),
             "text": text,
         }
+        if call.params.get("reply_markup"):
+            message["reply_markup"] = call.json("reply_markup")
+        self.messages[(chat, self._next_message_id)] = message
+        return message
+
+    def _send_photo(self, call: Call) -> dict[str, Any]:
+        # A photo uploaded (bytes) or sent again by the file id answered for an upload.
+        chat = str(call.params.get("chat_id", ""))
+        photo = call.params.get("photo")
+        caption = str(call.params.get("caption") or "")
+        if not chat:
+            raise ApiError(400, "Bad Request: chat_id is empty")
+        if isinstance(photo, bytes):
+            file_id = f"photo-{len(self.photos) + 1}"
+            self.photos[file_id] = photo
+        elif photo in self.photos:
+            file_id = str(photo)
+        else:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        shown = html.unescape(re.sub(r"<[^>]*>", "", caption))
+        if len(shown.encode("utf-16-le")) // 2 > CAPTION_LIMIT:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        self._next_message_id += 1
+        message: dict[str, Any] = {
+            "message_id": self._next_message_id,
+            "date": int(time.time()),
+            "chat": _chat(chat),
+            "photo": [{"file_id": file_id, "file_unique_id": file_id, "width": 1, "height": 1}],
+        }
+        if caption:
+            message["caption"] = caption
         if call.params.get("reply_markup"):
             message["reply_markup"] = call.json("reply_markup")
         self.messages[(chat, self._next_message_id)] = message

@@ -1,12 +1,16 @@
-"""A small fake of X's API v2 (create and delete a post) over real HTTP on 127.0.0.1.
+"""A small fake of X's API v2 over real HTTP on 127.0.0.1: posts, deletes, media and alt text.
 
     with XServer() as x:
         x.queue("POST", Reply.duplicate())   # the next POST /2/tweets answers 403 duplicate
+        x.queue("UPLOAD", Reply.unavailable())  # the next POST /2/media/upload answers 503
         ...                                  # point XSettings.base_url at x.base_url
         assert [p.text for p in x.posts] == [...]
 
-Queued replies are used one per request, in order, for their method; with none queued the
-server behaves like X on a good day. Errors use X's v2 problem JSON.
+Queued replies are used one per request, in order, for their route: "POST" (/2/tweets),
+"DELETE", "UPLOAD" (/2/media/upload), "METADATA" (/2/media/metadata); with none queued the
+server behaves like X on a good day, and checks requests as X does (a media id it never
+issued, an image over 5 MB, alt text over 1,000 characters: 400). Errors use X's v2 problem
+JSON.
 """
 
 from __future__ import annotations
@@ -16,11 +20,17 @@ import json
 import threading
 from collections import deque
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 
 from tests.peers.ports import free_port
+
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+MAX_ALT = 1000
+CATEGORIES = ("tweet_image", "tweet_gif", "tweet_video", "dm_image", "dm_gif", "dm_video")
 
 
 @dataclass(frozen=True)
@@ -30,6 +40,17 @@ class Post:
     id: str
     text: str
     reply_to: str | None
+    media_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A picture the server accepted, as it arrived."""
+
+    id: str
+    data: bytes
+    category: str
+    media_type: str
 
 
 @dataclass(frozen=True)
@@ -99,8 +120,12 @@ class XServer:
     def __init__(self) -> None:
         self.posts: list[Post] = []
         self.deleted: list[str] = []
+        self.uploads: list[Upload] = []
+        self.alt_texts: dict[str, str] = {}  # media id → its alt text
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
-        self._replies: dict[str, deque[Reply]] = {"POST": deque(), "DELETE": deque()}
+        self._replies: dict[str, deque[Reply]] = {
+            route: deque() for route in ("POST", "DELETE", "UPLOAD", "METADATA")
+        }
         self._next_id = 1_000_000_000_000_000_000
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -118,7 +143,7 @@ class XServer:
         return f"http://{host!s}:{port}"
 
     def queue(self, method: str, *replies: Reply) -> None:
-        """Answer the next requests of `method` (POST or DELETE) with these, in order."""
+        """Answer the next requests of a route (POST, DELETE, UPLOAD, METADATA), in order."""
         with self._lock:
             self._replies[method].extend(replies)
 
@@ -141,13 +166,50 @@ class XServer:
             queued = self._replies[method]
             return queued.popleft() if queued else Reply()
 
-    def _accept(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _accept(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        media = tuple(str(m) for m in (body.get("media") or {}).get("media_ids") or ())
         with self._lock:
+            known = {upload.id for upload in self.uploads}
+            if any(media_id not in known for media_id in media):
+                return 400, _problem(400, "Invalid Request", "Your media IDs are invalid.")
             self._next_id += 1
             reply = (body.get("reply") or {}).get("in_reply_to_tweet_id")
-            post = Post(str(self._next_id), str(body.get("text", "")), reply)
+            post = Post(str(self._next_id), str(body.get("text", "")), reply, media)
             self.posts.append(post)
-        return {"data": {"id": post.id, "text": post.text}}
+        return 201, {"data": {"id": post.id, "text": post.text}}
+
+    def _upload(self, fields: dict[str, tuple[bytes, str]]) -> tuple[int, dict[str, Any]]:
+        data, media_type = fields.get("media", (b"", ""))
+        category = fields.get("media_category", (b"", ""))[0].decode()
+        if not data or category not in CATEGORIES:
+            detail = "media and a valid media_category are required"
+            return 400, _problem(400, "Invalid Request", detail)
+        if len(data) > MAX_IMAGE_BYTES:
+            return 400, _problem(400, "Invalid Request", "File size exceeds 5242880 bytes.")
+        with self._lock:
+            self._next_id += 1
+            upload = Upload(str(self._next_id), data, category, media_type)
+            self.uploads.append(upload)
+        answer = {
+            "id": upload.id,
+            "media_key": f"3_{upload.id}",
+            "size": len(data),
+            "expires_after_secs": 86400,
+            "image": {"image_type": media_type or "image/png"},
+        }
+        return 200, {"data": answer}
+
+    def _metadata(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        media_id = str(body.get("id", ""))
+        text = ((body.get("metadata") or {}).get("alt_text") or {}).get("text")
+        with self._lock:
+            if all(upload.id != media_id for upload in self.uploads):
+                return 400, _problem(400, "Invalid Request", f"media id {media_id} not found")
+            if not isinstance(text, str) or len(text) > MAX_ALT:
+                detail = f"alt_text.text must be a string of at most {MAX_ALT} characters"
+                return 400, _problem(400, "Invalid Request", detail)
+            self.alt_texts[media_id] = text
+        return 200, {"data": {"id": media_id, "associated_metadata": {"alt_text": {"text": text}}}}
 
     def _delete(self, post_id: str) -> bool:
         with self._lock:
@@ -162,8 +224,16 @@ def _handler(server: XServer) -> type[BaseHTTPRequestHandler]:
         # HTTP/1.0: one request per connection, so no idle keep-alive thread blocks shutdown.
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            body = json.loads(self.rfile.read(length) or b"{}")
-            self._serve("POST", lambda: (201, server._accept(body)), self.path == "/2/tweets")
+            raw = self.rfile.read(length)
+            if self.path == "/2/media/upload":
+                fields = _form(self.headers.get("Content-Type", ""), raw)
+                self._serve("UPLOAD", lambda: server._upload(fields), True)
+                return
+            body = json.loads(raw or b"{}")
+            if self.path == "/2/media/metadata":
+                self._serve("METADATA", lambda: server._metadata(body), True)
+                return
+            self._serve("POST", lambda: server._accept(body), self.path == "/2/tweets")
 
         def do_DELETE(self) -> None:
             prefix = "/2/tweets/"
@@ -212,6 +282,21 @@ def _handler(server: XServer) -> type[BaseHTTPRequestHandler]:
             pass  # keep test output quiet
 
     return Handler
+
+
+def _form(content_type: str, raw: bytes) -> dict[str, tuple[bytes, str]]:
+    """A multipart/form-data body: field name → (bytes, content type)."""
+    if not content_type.startswith("multipart/form-data"):
+        return {}
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw
+    )
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            fields[name] = (part.get_payload(decode=True) or b"", part.get_content_type())
+    return fields
 
 
 def _problem(status: int, title: str, detail: str) -> dict[str, Any]:

@@ -31,7 +31,16 @@ from tests.publish.helpers import (
     point_at_peers,
 )
 
-POST = ("post-now", "daily-briefing", "--on", "2024-02-01", "--yes")
+# The three channels whose peers these tests run (a message also goes to others by default).
+POST = (
+    "post-now",
+    "daily-briefing",
+    "--channels",
+    "x,telegram,email",
+    "--on",
+    "2024-02-01",
+    "--yes",
+)
 
 
 @pytest.fixture

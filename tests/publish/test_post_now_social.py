@@ -68,11 +68,12 @@ def test_the_daily_briefing_lands_in_the_chat_as_html(
 
     result = cli(*_post("daily-briefing", "--channels", "telegram"))
 
+    # Each edition is one photo, its figure card, with the text as its caption (≤ 1,024).
     assert result.exit_code == 0, result.output
-    calls = telegram.calls_to("sendMessage")
+    calls = telegram.calls_to("sendPhoto")
     assert [c.params["chat_id"] for c in calls] == [CHAT, CHAT]  # en and my
     assert all(c.params["parse_mode"] == "HTML" for c in calls)
-    en, my = (c.params["text"] for c in calls)
+    en, my = (c.params["caption"] for c in calls)
     assert en.startswith("<b>Daily Briefing, February 1, 2024</b>")
     assert "(4474) people have been killed" in en
     assert my.startswith("<b>နေ့စဉ်သတင်းအကျဉ်း") and "(၄၄၇၄)" in my
@@ -88,12 +89,12 @@ def test_a_rate_limit_waits_as_telegram_asks_then_posts_once(
 ) -> None:
     use_peers(seeded, monkeypatch, telegram=telegram)
     publication = publish_occasion(seeded, "daily-briefing", DAY, ["telegram"], ["en"])
-    telegram.script("sendMessage", error(429, "Too Many Requests: retry after 3", retry_after=3))
+    telegram.script("sendPhoto", error(429, "Too Many Requests: retry after 3", retry_after=3))
 
     report = send(seeded, ["telegram"], publication, clock=clock)
 
     assert clock.slept == [pytest.approx(3.0, abs=0.01)]
-    assert len(telegram.calls_to("sendMessage")) == 2
+    assert len(telegram.calls_to("sendPhoto")) == 2
     assert len(telegram.texts()) == 1
     [row] = delivery_rows(seeded.engine, publication)
     assert row.state == "sent" and row.attempts == 2
@@ -106,13 +107,13 @@ def test_a_rate_limit_holds_back_the_other_editions_too(
 ) -> None:
     use_peers(seeded, monkeypatch, telegram=telegram)
     publication = publish_occasion(seeded, "daily-briefing", DAY, ["telegram"])  # en and my
-    telegram.script("sendMessage", error(429, "Too Many Requests: retry after 3", retry_after=3))
+    telegram.script("sendPhoto", error(429, "Too Many Requests: retry after 3", retry_after=3))
 
     send(seeded, ["telegram"], publication, clock=clock)
 
     # Telegram's limit is the bot's, not the message's: nothing is sent before it ends, and
     # the editions keep their order.
-    sent = [call.params["text"] for call in telegram.calls_to("sendMessage")]
+    sent = [call.params["caption"] for call in telegram.calls_to("sendPhoto")]
     starts = ["<b>Daily Briefing", "<b>Daily Briefing", "<b>နေ့စဉ်သတင်းအကျဉ်း"]
     assert [text.startswith(start) for text, start in zip(sent, starts, strict=True)] == [True] * 3
     assert clock.slept == [pytest.approx(3.0, abs=0.01)]
@@ -123,7 +124,7 @@ def test_a_bad_request_fails_the_delivery_with_telegrams_reason(
     cli: Cli, home: Path, seeded: App, telegram: FakeTelegram
 ) -> None:
     cli.env.update(point_at_peers(home, telegram=telegram))
-    telegram.script("sendMessage", error(400, "Bad Request: chat not found"))
+    telegram.script("sendPhoto", error(400, "Bad Request: chat not found"))
 
     result = cli(*_post("daily-briefing", "--channels", "telegram", "--lang", "en"))
 

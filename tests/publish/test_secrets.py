@@ -31,7 +31,16 @@ SECRETS = {
     "BOT_TELEGRAM_TOKEN": "5550001234:AAF-distinctTelegramToken_77xy",
     "BOT_SMTP_PASSWORD": "smtp-Pw-distinct-4417-Qx",
 }
-POST = ("post-now", "daily-briefing", "--on", "2024-02-01", "--yes")
+# The three channels whose peers these tests run (a message also goes to others by default).
+POST = (
+    "post-now",
+    "daily-briefing",
+    "--channels",
+    "x,telegram,email",
+    "--on",
+    "2024-02-01",
+    "--yes",
+)
 # The peers' own logs (the server side of the conversation) are not the bot's to keep clean.
 PEER_LOGGERS = ("mail.log",)
 

@@ -49,7 +49,7 @@ def test_the_coup_anniversary_is_on_february_1_at_its_time(home: Path) -> None:
     assert anniversary.at == dt.datetime(2024, 2, 1, 9, 0, tzinfo=YANGON)
     assert anniversary.at.astimezone(dt.UTC) == dt.datetime(2024, 2, 1, 2, 30, tzinfo=dt.UTC)
     assert anniversary.key == "anniversary/coup/2024-02-01"
-    assert anniversary.channels == ("x", "telegram", "email")
+    assert anniversary.channels == ("x", "telegram", "bluesky", "mastodon", "email")
     assert anniversary.grace == dt.timedelta(hours=6)
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
 import pytest
 
 from bot.errors import Problems
 from bot.lang import has_latin_digit
-from bot.telegram_bot.staff_confirm import Confirmations
 from bot.telegram_bot.staff_texts import (
     MESSAGE_LIMIT,
     TEXTS,
@@ -72,17 +70,3 @@ def test_problems_are_listed_with_the_telegram_way_to_correct() -> None:
     assert 'add correction="why"' in shown
 
 
-def test_button_data_is_short_and_carries_only_a_token() -> None:
-    now = dt.datetime(2024, 2, 1, tzinfo=dt.UTC)
-    pending: Confirmations[str] = Confirmations(lambda: now)
-
-    markup = pending.ask("publish everything", user_id=1, chat_id=1)
-
-    data = [button.callback_data for button in markup.inline_keyboard[0]]
-    assert all(isinstance(d, str) and len(d.encode()) < 64 for d in data)
-    assert all("publish" not in str(d) for d in data)
-    assert pending.decide(str(data[0]), user_id=2, chat_id=1).refusal == "not_yours"
-    decided = pending.decide(str(data[0]), user_id=1, chat_id=1)
-    assert (decided.confirmed, decided.action) == (True, "publish everything")
-    assert pending.decide(str(data[0]), user_id=1, chat_id=1).refusal == "unknown"
-    assert len(pending) == 0

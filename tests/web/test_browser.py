@@ -1,12 +1,14 @@
-"""A person signs up in Burmese in a real browser, confirms, gets the digest, leaves in one click.
+"""A person signs up in a real browser, confirms, gets the digest, leaves in one click.
 
-The app is served by uvicorn on loopback in a background thread; email goes to a real SMTP
-server (SmtpPeer); the browser is Debian's chromium driven by Playwright (no download).
+The app is served by the bot's bounded uvicorn server on loopback in a background thread; the
+page only queues the sign-up, and the confirmation sender of `bot run` mails the link to a real
+SMTP server (SmtpPeer); the link's page has a button, which the person presses. The browser is
+Debian's chromium driven by Playwright (no download).
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import asyncio
 import os
 import re
 import shutil
@@ -22,8 +24,8 @@ import sqlalchemy as sa
 import uvicorn
 
 from bot.app import App
+from bot.runtime import build_runtime
 from bot.store.schema import subscribers
-from bot.web.app import build_web
 from tests.compose.helpers import SEED_TOTALS, enter_seed, put
 from tests.conftest import Cli
 from tests.peers.ports import free_port
@@ -63,17 +65,13 @@ def _need_chromium() -> str:
 
 
 class Served:
-    """uvicorn serving the web app on 127.0.0.1 in a thread, until stopped."""
+    """The web page served on 127.0.0.1 in a thread, as `bot web` serves it, until stopped."""
 
     def __init__(self, app: App, port: int) -> None:
-        config = uvicorn.Config(
-            build_web(app, lambda: dt.datetime.now(dt.UTC)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
+        # On the app's clock, like the confirmation sender: the link's 7 days are the same days.
+        self.server: uvicorn.Server = build_runtime(app).web_server(
+            "127.0.0.1", port, own_signals=False
         )
-        self.server = uvicorn.Server(config)
         # Listening before uvicorn starts: the browser's first request waits in the backlog,
         # so nothing has to poll for the server to be up.
         self.listener = socket.create_server(("127.0.0.1", port))
@@ -120,8 +118,45 @@ def _status(app: App) -> tuple[str, str, str]:
     return row.status, row.lang, row.topics
 
 
-def _sign_up_and_confirm(chromium: str, served: Served, app: App, smtp: SmtpPeer) -> None:
-    """In the browser: the Burmese page, the form, the email's link, the thank-you page."""
+def _send_confirmations(app: App) -> int:
+    """One pass of `bot run`'s confirmation sender, in a thread of its own (Playwright's sync
+    API keeps an event loop running in this one)."""
+    sent: list[int] = []
+
+    def run() -> None:
+        sent.append(asyncio.run(build_runtime(app).confirmations().run()).sent)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert sent, "the confirmation sender did not finish"
+    return sent[0]
+
+
+# The texts each language's pages show at each step.
+STEPS = {
+    "my": {
+        "digits": "၂၅,၉၃၁",
+        "inbox": "သင့်အီးမေးလ်ကို စစ်ဆေးပါ",
+        "subject": "အတည်ပြုပါ",
+        "button": "စာရင်းသွင်းမှုကို အတည်ပြုမည်",
+        "thanks": "အတည်ပြုပြီးပါပြီ",
+    },
+    "en": {
+        "digits": "25,931",
+        "inbox": "Check your inbox",
+        "subject": "Confirm your subscription",
+        "button": "Confirm my subscription",
+        "thanks": "your subscription is confirmed",
+    },
+}
+
+
+def _sign_up_and_confirm(
+    chromium: str, served: Served, app: App, smtp: SmtpPeer, lang: str = "my"
+) -> None:
+    """In the browser: the page, the form, the email's link, its button, the thank-you page."""
+    step = STEPS[lang]
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API keeps an event loop running in this thread while it is open, and
@@ -138,11 +173,11 @@ def _sign_up_and_confirm(chromium: str, served: Served, app: App, smtp: SmtpPeer
                 "console", lambda note: errors.append(note.text) if note.type == "error" else None
             )
 
-            page.goto(f"{served.url}/my/")
-            assert page.locator("html").get_attribute("lang") == "my"
-            assert "၂၅,၉၃၁" in page.content()
+            page.goto(f"{served.url}/{lang}/")
+            assert page.locator("html").get_attribute("lang") == lang
+            assert step["digits"] in page.content()
             page.fill("#email", ADDRESS)
-            page.check('input[name="lang"][value="my"]')
+            page.check(f'input[name="lang"][value="{lang}"]')
             page.uncheck('input[name="topics"][value="statements"]')
             page.check('input[name="topics"][value="weekly-digest"]')
             # The honeypot is moved out of sight by the stylesheet (CSP let it load).
@@ -150,21 +185,26 @@ def _sign_up_and_confirm(chromium: str, served: Served, app: App, smtp: SmtpPeer
             assert box is None or box["x"] + box["width"] <= 0, box
             page.click('button[type="submit"]')
             page.wait_for_load_state()
-            assert "သင့်အီးမေးလ်ကို စစ်ဆေးပါ" in page.content()
-            assert _status(app) == ("pending", "my", "weekly-digest")
+            assert step["inbox"] in page.content()
 
-            # The confirmation arrives at the SMTP server, in Burmese.
+            # `bot run` sends the confirmation to the SMTP server, in their language.
+            assert _send_confirmations(app) == 1
+            assert _status(app) == ("pending", lang, "weekly-digest")
             [first] = _wait_for(smtp, 1)
             confirmation = first.message()
-            assert confirmation["Content-Language"] == "my"
-            assert "အတည်ပြုပါ" in confirmation["Subject"]
+            assert confirmation["Content-Language"] == lang
+            assert step["subject"] in confirmation["Subject"]
             found = re.search(rf"{re.escape(served.url)}/confirm/\S+", _text(confirmation))
             assert found, _text(confirmation)
 
+            # Opening the link only asks; the button confirms.
             response = page.goto(found.group())
             assert response is not None and response.status == 200
-            assert "အတည်ပြုပြီးပါပြီ" in page.content()
-            assert _status(app) == ("active", "my", "weekly-digest")
+            assert _status(app)[0] == "pending"
+            page.click(f'button:has-text("{step["button"]}")')
+            page.wait_for_load_state()
+            assert step["thanks"] in page.content()
+            assert _status(app) == ("active", lang, "weekly-digest")
             # Nothing was fetched from anywhere but this server.
             assert requested and all(url.startswith(served.url) for url in requested), requested
             assert errors == []
@@ -185,7 +225,7 @@ def test_sign_up_confirm_receive_and_leave_in_burmese(
     # The links in emails point at the server this test runs.
     set_toml(home, "channels.email", unsubscribe_base_url=f"http://127.0.0.1:{port}/unsubscribe/")
     for name, value in env.items():
-        monkeypatch.setenv(name, value)  # the web app sends from this process
+        monkeypatch.setenv(name, value)  # the confirmation sender runs in this process
     cli.env.update(env)
     reload_settings(app)
     # The digest compares with the week before: figures a week apart.
@@ -216,3 +256,18 @@ def test_sign_up_confirm_receive_and_leave_in_burmese(
         again = cli(*DIGEST, "--again")
         assert again.exit_code == 0, again.output
         assert len(smtp.to(ADDRESS)) == 2
+
+
+def test_sign_up_and_confirm_in_english(
+    app: App, home: Path, smtp: SmtpPeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chromium = _need_chromium()
+    port = free_port()
+    env = point_at_peers(home, smtp=smtp)
+    set_toml(home, "channels.email", unsubscribe_base_url=f"http://127.0.0.1:{port}/unsubscribe/")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)  # the confirmation sender runs in this process
+    reload_settings(app)
+    enter_seed(app)
+    with Served(app, port) as served:
+        _sign_up_and_confirm(chromium, served, app, smtp, "en")

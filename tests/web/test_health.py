@@ -19,13 +19,19 @@ from tests.compose.helpers import enter_seed
 from tests.conftest import FIXED_NOW, Cli
 
 
-def _get(app: App, path: str, now: dt.datetime = FIXED_NOW) -> httpx.Response:
+def _get(
+    app: App,
+    path: str,
+    now: dt.datetime = FIXED_NOW,
+    client: tuple[str, int] = ("127.0.0.1", 123),
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     web = build_web(app, lambda: now)
 
     async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=web)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as client:
-            return await client.get(path)
+        transport = httpx.ASGITransport(app=web, client=client)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bot") as http:
+            return await http.get(path, headers=headers)
 
     return asyncio.run(go())
 
@@ -107,21 +113,80 @@ def test_schedule_lists_posts_with_local_and_utc_times_and_freshness(cli: Cli) -
     assert "HELD unless updated" in result.output
 
 
-def test_the_web_server_believes_forwarded_addresses_only_from_the_configured_proxy(
+def _paused_with_a_reason(app: App) -> None:
+    _running(app)
+    control.pause(app.engine, "verifying Sagaing killed figure", "Aye Aye", FIXED_NOW, None)
+
+
+@pytest.mark.parametrize(
+    ("case", "client", "headers"),
+    [
+        ("another machine", ("203.0.113.9", 5000), {}),
+        ("through a proxy on this machine", ("127.0.0.1", 5000), {"x-forwarded-for": "1.2.3.4"}),
+        ("a wrong token", ("203.0.113.9", 5000), {"authorization": "Bearer wrong"}),
+    ],
+)
+def test_health_tells_the_public_only_whether_all_is_well(
     app: App,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    client: tuple[str, int],
+    headers: dict[str, str],
 ) -> None:
+    monkeypatch.setenv("BOT_HEALTH_TOKEN", "a-long-health-token-for-monitoring")
+    _paused_with_a_reason(app)
+    response = _get(app, "/health", client=client, headers=headers)
+    assert response.json() == {"ok": True}, case
+    assert response.status_code == 200
+    assert "Sagaing" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("case", "client", "headers"),
+    [
+        ("the health token", ("203.0.113.9", 5000), {"authorization": "Bearer " + "t" * 40}),
+        ("this machine, directly", ("127.0.0.1", 5000), {}),
+        ("this machine over IPv6", ("::1", 5000), {}),
+    ],
+)
+def test_health_gives_details_to_the_token_and_to_this_machine(
+    app: App,
+    monkeypatch: pytest.MonkeyPatch,
+    case: str,
+    client: tuple[str, int],
+    headers: dict[str, str],
+) -> None:
+    monkeypatch.setenv("BOT_HEALTH_TOKEN", "t" * 40)
+    _paused_with_a_reason(app)
+    body = _get(app, "/health", client=client, headers=headers).json()
+    assert body["ok"] is True and body["running"] is True, case
+    assert "verifying Sagaing killed figure" in body["paused"]
+
+
+def test_the_web_server_is_bounded_and_believes_only_the_configured_proxy(app: App) -> None:
     from bot.app import build_app
     from bot.runtime import build_runtime
-    from bot.schedule.daemon import _Quiet
     from tests.publish.helpers import set_toml
 
-    set_toml(app.settings.home, "web", forwarded_allow_ips="10.0.0.5")
-
+    set_toml(
+        app.settings.home,
+        "web",
+        forwarded_allow_ips="10.0.0.5",
+        max_connections=7,
+        keep_alive_seconds=3,
+        max_header_bytes=4096,
+    )
     configured = build_app(app.settings.home, clock=lambda: FIXED_NOW)
     try:
-        server = _Quiet.make(build_runtime(configured))
-        config = server.config  # type: ignore[attr-defined]
-        assert config.proxy_headers is True
-        assert config.forwarded_allow_ips == "10.0.0.5"
+        server = build_runtime(configured).web_server("127.0.0.1", 0, own_signals=False)
+        config = server.config
+        proxied = config.app.app  # RecordPeer → ProxyHeadersMiddleware
+        assert proxied.trusted_hosts.always_trust is False
+        assert "10.0.0.5" in proxied.trusted_hosts and "127.0.0.1" not in proxied.trusted_hosts
+        assert config.proxy_headers is False  # read once, inside RecordPeer
+        assert config.timeout_keep_alive == 3
+        assert config.h11_max_incomplete_event_size == 4096
+        assert config.limit_concurrency == 8
+        assert config.access_log is False and config.server_header is False
     finally:
         configured.close()

@@ -9,7 +9,8 @@ import pytest
 
 from bot.app import App
 from bot.config.settings import load_settings
-from bot.web.pages import paragraphs, public_base, rest_of
+from bot.config.urls import public_urls
+from bot.web.pages import paragraphs, rest_of
 from bot.web.texts import TEXTS, TOPIC_NAMES
 from tests.compose.helpers import enter_seed
 from tests.publish.helpers import set_toml
@@ -100,13 +101,14 @@ def test_a_missing_page_is_a_clear_page_in_the_readers_language(app: App) -> Non
         ("https://aappb.org/bot/unsubscribe/", "https://aappb.org/bot/"),
         ("http://localhost:8080/unsubscribe/", "http://localhost:8080/"),
         ("https://lists.aappb.org/u/", "https://lists.aappb.org/"),
+        ("https://aappb.org", "https://aappb.org/"),
     ],
 )
 def test_the_public_address_comes_from_the_unsubscribe_base(
     home: Path, unsubscribe: str, base: str
 ) -> None:
     set_toml(home, "channels.email", unsubscribe_base_url=unsubscribe)
-    assert public_base(load_settings(home)) == base
+    assert public_urls(load_settings(home)).site == base
 
 
 def test_rest_of_a_path_drops_only_a_language_prefix() -> None:
