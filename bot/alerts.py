@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import html as html_text
 import logging
+import re
 from collections.abc import Mapping
 
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 from bot.channels.base import Channel, Payload
 from bot.errors import ChannelError
 
 log = logging.getLogger(__name__)
+
+
+def _plain(text: str) -> str:
+    """A text for an email's plain part: Telegram HTML (Markup) without its tags."""
+    if isinstance(text, Markup):
+        return html_text.unescape(re.sub(r"<[^>]*>", "", str(text)))
+    return text
 
 
 class _NoProgress:
@@ -55,11 +64,12 @@ class Alerter:
         """Several messages in the admin chat (buttons under the last), one email with all."""
         self.sent.append(texts[0])
         if self.telegram_chat and "telegram" in self.channels:
+            # A text given as Markup is Telegram HTML already (an approval request's editions).
             parts = tuple(str(escape(text)) for text in texts)
             payload = Payload("telegram", "en", parts, target=self.telegram_chat, buttons=buttons)
             await self._send("telegram", payload)
         if self.email and "email" in self.channels:
-            body = "\n\n".join(texts)
+            body = "\n\n".join(_plain(text) for text in texts)
             html = "".join(f"<pre>{escape(text)}</pre>" for text in texts)
             payload = Payload("email", "en", (body,), subject=subject, html=html, target=self.email)
             await self._send("email", payload)
@@ -70,7 +80,13 @@ class Alerter:
             await channel.close()
 
     async def _send(self, name: str, payload: Payload) -> None:
+        channel = self.channels[name]
+        # Telegram's `tell`: ahead of any fan-out, and tried again after a passing failure.
+        tell = getattr(channel, "tell", None)
         try:
-            await self.channels[name].publish(payload, [], _NoProgress())
+            if tell is not None:
+                await tell(payload)
+            else:
+                await channel.publish(payload, [], _NoProgress())
         except ChannelError as exc:
             log.error("could not alert staff by %s: %s", name, exc)

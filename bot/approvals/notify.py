@@ -57,7 +57,7 @@ def rule(request: Request, current: Authorship) -> str:
     return text
 
 
-def ask_texts(ask: Ask, tz: ZoneInfo) -> list[Markup]:
+def ask_texts(ask: Ask, tz: ZoneInfo) -> list[str]:
     """The request as Telegram messages (Telegram HTML, each within its limits): the heading
     (with what changed), every edition as Telegram shows it, then the question.
 
@@ -86,7 +86,8 @@ def ask_texts(ask: Ask, tz: ZoneInfo) -> list[Markup]:
             more = f" ({number}/{len(pieces)})" if len(pieces) > 1 else ""
             texts.append(Markup(f"<b>{title}{more}</b>\n\n{piece}"))
     texts.append(escape(question(r)))
-    return _packed(texts)
+    # Markup: the admin alerter sends them as they are (bot/alerts.py escapes plain texts).
+    return list(_packed(texts))
 
 
 def _packed(texts: list[Markup]) -> list[Markup]:

@@ -417,7 +417,7 @@ class MastodonChannel:
             return CredentialsRefused(
                 f"Mastodon refused '{action}' for the account on {self._url}: {said}. Check "
                 f"that the account may post and that its access token has the scopes "
-                f"write:statuses and read (make a new one and set {env})"
+                f"write:statuses, write:media and read (make a new one and set {env})"
             )
         if status == 404 and posting:
             return Rejected(f"{answer} (the post it replies to may have been deleted)")

@@ -315,7 +315,7 @@ def test_a_refused_token_is_not_tried_again_by_the_same_channel(
         (
             Reply.refuse(403, "This action is outside the authorized scopes"),
             CredentialsRefused,
-            "has the scopes write:statuses and read",
+            "has the scopes write:statuses, write:media and read",
         ),
         (
             Reply.refuse(422, "Validation failed: Text character limit of 500 exceeded"),

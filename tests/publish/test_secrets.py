@@ -134,7 +134,8 @@ def test_no_secret_in_logs_or_output_when_all_goes_well(
         _assert_no_secret(f"the output of `bot {command}`", output)
     logged = _records(caplog)
     # The capture saw the chatty libraries at DEBUG: the check is not vacuous.
-    assert "httpx: HTTP Request: POST" in logged and "/bot***/sendMessage" in logged
+    # The daily briefing carries its card: Telegram gets a photo with the text as its caption.
+    assert "httpx: HTTP Request: POST" in logged and "/bot***/sendPhoto" in logged
     assert "bot.channels.smtp: email <" in logged
     _assert_no_secret("the logs", logged)
 
@@ -147,7 +148,7 @@ def test_no_secret_in_logs_or_output_when_the_platforms_refuse(
     x, telegram, smtp = configured
     x.queue("POST", Reply.unauthorized(), Reply.bad_request())
     telegram.script(
-        "sendMessage",
+        "sendPhoto",
         error(401, "Unauthorized"),
         error(400, "Bad Request: can't parse entities"),
     )

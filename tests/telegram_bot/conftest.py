@@ -58,6 +58,11 @@ class RunningBot:
             self.application, self._stop, poll_timeout=0.2, retry_seconds=self.retry_seconds
         )
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop | None:
+        """The bot's event loop (to run something beside it, as `bot run` does)."""
+        return self._loop
+
     def __enter__(self) -> RunningBot:
         self._thread.start()
         assert self._ready.wait(10), "the bot's event loop did not start"
