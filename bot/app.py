@@ -17,6 +17,7 @@ from bot.config.figuredefs import FigureBook, load_figure_book
 from bot.config.settings import Settings, load_settings
 from bot.occasions import local_date
 from bot.store.db import open_database
+from bot.store.sealing import Sealer, sealer_of
 
 Clock = Callable[[], dt.datetime]
 
@@ -42,8 +43,21 @@ class App:
 
     @cached_property
     def engine(self) -> sa.Engine:
-        """The database, migrated."""
-        return open_database(self.settings.database_url)
+        """The database, migrated, with the data key that seals addresses bound to it."""
+        from bot.store.reseal import attach
+
+        engine = open_database(self.settings.database_url)
+        try:
+            attach(engine, os.environ, self.settings.home / "var")
+        except BaseException:
+            engine.dispose()
+            raise
+        return engine
+
+    @property
+    def sealer(self) -> Sealer:
+        """Seals and opens subscribers' addresses and chat ids (bot/store/sealing.py)."""
+        return sealer_of(self.engine)
 
     @cached_property
     def composer(self) -> Composer:

@@ -297,6 +297,7 @@ class Runtime:
             self.app.clock,
             lambda: self.connect(["email"]).channels["email"],
             mail,
+            retention=self.app.settings.file.retention,
         )
 
     async def send_confirmations(self, channel: str, added_at: dt.datetime) -> int:

@@ -121,6 +121,7 @@ def register() -> None:
         deliveries_cmd,
         figures_cmd,
         figures_confirm_cmd,  # noqa: F401 - adds `bot figures confirm` to the group
+        keys_cmd,
         preview_cmd,
         publish_cmd,
         run_cmd,
@@ -142,6 +143,7 @@ def register() -> None:
     main.add_command(run_cmd.resume)
     main.add_command(config_cmd.config)
     main.add_command(subscribers_cmd.subscribers)
+    main.add_command(keys_cmd.keys)
     main.add_command(web_cmd.web)
     main.add_command(approvals_cmd.approvals)
     main.add_command(approvals_cmd.approve)

@@ -160,6 +160,13 @@ def show(ctx: click.Context) -> None:
     click.echo(f"database:  {url}")
     click.echo(f"time zone: {file.timezone}")
     click.echo(f"languages: {', '.join(file.languages)}")
+    challenge = file.web.challenge
+    check = (
+        f"on (max_number {challenge.max_number}, solved within {challenge.expires_seconds} s)"
+        if challenge.enabled
+        else "off"
+    )
+    click.echo(f"sign-up:   proof-of-work check {check}")
     for spec in registry.REGISTRY:
         settings = app.settings.channel(spec.name)
         found = {

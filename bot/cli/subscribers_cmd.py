@@ -325,3 +325,25 @@ def delete(ctx: click.Context, address: str, channel: str, yes: bool) -> None:
             f"Removed {removed} cop{'y' if removed == 1 else 'ies'} of what was sent to them "
             "from the outbox folder."
         )
+
+
+# purge --------------------------------------------------------------------------------------
+
+
+@subscribers.command("purge")
+@click.pass_context
+def purge(ctx: click.Context) -> None:
+    """Apply [retention] now (`bot run` does it once a day): who left, old delivery targets.
+
+    Unsubscribed people past `unsubscribed_days` are deleted, finished deliveries past
+    `delivery_targets_days` lose their address or chat id, unconfirmed sign-ups past 7 days go.
+    Anonymous counts stay.
+    """
+    from bot.subscribers.retention import purge as run
+
+    app = get_app(ctx)
+    done = run(app.engine, app.settings.file.retention, app.clock())
+    click.echo(
+        f"Deleted {done.people} person(s) who left and {done.unconfirmed} unconfirmed sign-up(s); "
+        f"blanked {done.targets} delivery target(s). Anonymous counts remain."
+    )

@@ -66,6 +66,16 @@ class SignupLimits(Strict):
     mails_per_hour: int = Field(default=200, ge=1)
 
 
+class Challenge(Strict):
+    """The optional proof-of-work check on sign-up (bot/web/challenge.py), served from the site."""
+
+    enabled: bool = False
+    # The secret number is drawn from 0..max_number: a browser tries about half on average.
+    max_number: int = Field(default=100_000, ge=1, le=10_000_000)
+    # A challenge must be solved and sent within this many seconds of being issued.
+    expires_seconds: int = Field(default=600, ge=30, le=86_400)
+
+
 class Web(Strict):
     # Loopback by default: put a reverse proxy with TLS in front to publish it.
     host: str = "127.0.0.1"
@@ -86,6 +96,16 @@ class Web(Strict):
     # The request line and headers together, in bytes.
     max_header_bytes: int = Field(default=8192, ge=1024, le=65536)
     limits: SignupLimits = SignupLimits()
+    challenge: Challenge = Challenge()
+
+
+class Retention(Strict):
+    """How long people's data is kept (bot/subscribers/retention.py); counts are kept."""
+
+    # Days an unsubscribed (or refused) person is kept before being deleted; 0: at once.
+    unsubscribed_days: int = Field(default=30, ge=0, le=3650)
+    # Days a finished delivery keeps its target (address or chat id) before it is blanked.
+    delivery_targets_days: int = Field(default=90, ge=1, le=3650)
 
 
 class Database(Strict):
@@ -117,6 +137,7 @@ class SettingsFile(Strict):
     database: Database = Database()
     outbox: Outbox = Outbox()
     web: Web = Web()
+    retention: Retention = Retention()
     channels: Channels = Field(default_factory=lambda: Channels())
     # Staff: their name (as records show it) = their numeric Telegram user id, or
     # { telegram = ID, account = "login" } to be recognised in a terminal too (bot/staff.py).

@@ -17,7 +17,11 @@ def outcome_line(outcome: Outcome) -> str:
     target = mask_target(outcome.channel, outcome.target)
     detail = f"ids {outcome.detail}" if outcome.state == "sent" else outcome.detail
     lang = f" · {outcome.lang}" if outcome.lang else ""
+    state = outcome.state
+    if state == "sent" and outcome.via == "folder":
+        # Nothing reached the platform: say where it went instead ("sent" would be a lie).
+        state, detail = "written to the outbox folder", f"files {outcome.detail}"
     return (
-        f"{MARKS.get(outcome.state, ' ')} {outcome.channel}{lang} · {target} · {outcome.state}"
+        f"{MARKS.get(outcome.state, ' ')} {outcome.channel}{lang} · {target} · {state}"
         f"{' · ' + detail if detail else ''}"
     )

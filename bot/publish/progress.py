@@ -17,9 +17,8 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 from bot.publish.sender import Outcome
-from bot.store.schema import deliveries, publications
+from bot.store.schema import ERASED, deliveries, publications
 
-ERASED = "(erased)"
 DONE = ("sent", "failed", "unknown", "cancelled")
 # A fan-out this small is still shown a line per delivery (a trial with a few staff
 # addresses); a larger one as a progress line.
@@ -34,7 +33,7 @@ Monotonic = Callable[[], float]
 
 
 def _is_fan_out() -> sa.ColumnElement[bool]:
-    return sa.or_(deliveries.c.subscriber_id.is_not(None), deliveries.c.target == ERASED)
+    return sa.or_(deliveries.c.subscriber_id.is_not(None), deliveries.c.target.startswith(ERASED))
 
 
 def _counts(

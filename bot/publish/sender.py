@@ -52,6 +52,8 @@ class Outcome:
     # Which publication, and whose: a fan-out to subscribers is shown as a running count.
     publication_id: int | None = None
     subscriber_id: int | None = None
+    # "folder" when it was written to the outbox folder: "sent" then means written, not posted.
+    via: str | None = None
 
 
 @dataclass
@@ -356,8 +358,17 @@ class Sender:
     def _tell(
         self, report: Report, name: str, row: Due, lang: str, state: str, detail: str
     ) -> None:
+        channel = self.channels.get(name)
         outcome = Outcome(
-            row.id, name, row.target, lang, state, detail, row.publication_id, row.subscriber_id
+            row.id,
+            name,
+            row.target,
+            lang,
+            state,
+            detail,
+            row.publication_id,
+            row.subscriber_id,
+            channel.via if channel is not None else None,
         )
         self._emit(report, outcome)
 

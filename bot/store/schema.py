@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.store.sealing import OpenedWhenSealed, Sealed, lookup_of
 from bot.topics import ALL_TOPICS
 
 
@@ -76,12 +77,15 @@ figure_values = sa.Table(
 )
 
 # People who receive posts directly: by email (address) or in Telegram (address = chat id).
+# The address is stored sealed (bot/store/sealing.py) and found by `address_hash`, its keyed
+# hash, so a copy of the database names nobody.
 
 subscribers = sa.Table(
     "subscribers",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("address", sa.String(320), nullable=False),
+    sa.Column("address", Sealed(), nullable=False),
+    sa.Column("address_hash", sa.String(32), nullable=False, default=lookup_of("address")),
     sa.Column("lang", sa.String(5), nullable=False),
     # pending (not confirmed yet), active, unsubscribed, blocked (the platform refuses them)
     sa.Column("status", sa.String(20), nullable=False),
@@ -94,7 +98,7 @@ subscribers = sa.Table(
     sa.Column("confirmed_at", UTCDateTime(), nullable=True),
     sa.Column("unsubscribed_at", UTCDateTime(), nullable=True),
     sa.Column("updated_at", UTCDateTime(), nullable=True),
-    sa.UniqueConstraint("channel", "address", name="uq_subscribers_channel_address"),
+    sa.UniqueConstraint("channel", "address_hash", name="uq_subscribers_channel_address_hash"),
     sa.UniqueConstraint("token", name="uq_subscribers_token"),
     sa.Index("ix_subscribers_status_lang", "status", "lang"),
 )
@@ -137,6 +141,10 @@ editions = sa.Table(
     sa.Column("figures", sa.Text, nullable=False),  # JSON: the figures it carries and their sources
 )
 
+# A delivery whose person was erased (or whose target outlived the retention period) keeps
+# "(erased)#ID" as its target: unique per delivery, naming nobody.
+ERASED = "(erased)"
+
 # Each unit of sending. pending → sending → sent | failed | unknown (| cancelled).
 deliveries = sa.Table(
     "deliveries",
@@ -145,7 +153,9 @@ deliveries = sa.Table(
     sa.Column("publication_id", sa.Integer, sa.ForeignKey("publications.id"), nullable=False),
     sa.Column("edition_id", sa.Integer, sa.ForeignKey("editions.id"), nullable=False),
     sa.Column("channel", sa.String(30), nullable=False),
-    sa.Column("target", sa.String(320), nullable=False),
+    # A subscriber's sealed address (copied by the fan-out), a public broadcast target in
+    # clear, or "(erased)…" once the person or the retention period is gone.
+    sa.Column("target", OpenedWhenSealed(), nullable=False),
     sa.Column("subscriber_id", sa.Integer, sa.ForeignKey("subscribers.id"), nullable=True),
     sa.Column("state", sa.String(20), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False),
@@ -253,7 +263,7 @@ signup_requests = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True),
     # web or import
     sa.Column("source", sa.String(10), nullable=False),
-    sa.Column("address", sa.String(320), nullable=True),
+    sa.Column("address", Sealed(), nullable=True),
     sa.Column("lang", sa.String(5), nullable=False),
     sa.Column("topics", sa.String(200), nullable=False),
     sa.Column("client_key", sa.String(32), nullable=True),
@@ -303,5 +313,14 @@ staff_confirmations = sa.Table(
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("action", sa.Text, nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
+)
+
+# Sign-up challenges already solved (bot/web/challenge.py), until they expire: a solution is
+# accepted once. `challenge` is the SHA-256 the server signed, which names no one.
+used_challenges = sa.Table(
+    "used_challenges",
+    metadata,
+    sa.Column("challenge", sa.String(64), primary_key=True),
     sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
 )

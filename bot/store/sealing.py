@@ -20,9 +20,12 @@ import hashlib
 import hmac
 import os
 import secrets
+import weakref
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bot.errors import ConfigError
@@ -59,16 +62,48 @@ def parse_key(text: str, where: str) -> bytes:
 class Sealer:
     """Seals and opens values under a key ring: the first key seals, every key opens."""
 
-    def __init__(self, keys: Iterable[bytes]) -> None:
+    def __init__(
+        self, keys: Iterable[bytes], *, file: Path | None = None, extra: Iterable[bytes] = ()
+    ) -> None:
+        self._extra = list(extra)
+        self._load(list(keys) + self._extra)
+        # The key file this ring was read from: re-read when it changes, so a running `bot run`
+        # seals under the new key as soon as `bot keys rotate` writes it.
+        self._file = file
+        self._stamp = _stamp(file)
+
+    def _load(self, keys: Iterable[bytes]) -> None:
         ring = list(dict.fromkeys(keys))
         if not ring:
             raise ConfigError("no data key: set BOT_DATA_KEY or BOT_DATA_KEY_FILE")
-        self._keys = {_key_id(key): key for key in ring}
+        self._keys = {_key_id(key): AESGCM(key) for key in ring}
         self._current = _key_id(ring[0])
         self._lookup_keys = [_derive(key, b"lookup") for key in ring]
 
+    def refresh(self) -> None:
+        """Read the key file again now (a rotation changed it)."""
+        self._stamp = None
+        self._refresh()
+
+    def _refresh(self) -> None:
+        stamp = _stamp(self._file)
+        if self._file is None or stamp is None or stamp == self._stamp:
+            return
+        self._stamp = stamp
+        self._load(_read_key_file(self._file) + self._extra)
+
     def __repr__(self) -> str:
         return f"Sealer(current={self._current}, keys={len(self._keys)}, secret=***)"
+
+    @property
+    def file(self) -> Path | None:
+        """The key file this ring is read from (None: the keys came from the environment)."""
+        return self._file
+
+    @property
+    def keys(self) -> list[str]:
+        """The ids of the ring's keys, the sealing one first."""
+        return list(self._keys)
 
     @property
     def current(self) -> str:
@@ -77,8 +112,9 @@ class Sealer:
 
     def seal(self, text: str) -> str:
         """`text` sealed under the current key, with a fresh nonce."""
+        self._refresh()
         nonce = secrets.token_bytes(NONCE_BYTES)
-        data = AESGCM(self._keys[self._current]).encrypt(nonce, text.encode(), _aad(self._current))
+        data = self._keys[self._current].encrypt(nonce, text.encode(), _aad(self._current))
         return f"{PREFIX}.{self._current}.{base64.urlsafe_b64encode(nonce + data).decode()}"
 
     def open(self, sealed: str) -> str:
@@ -86,15 +122,17 @@ class Sealer:
         kid = key_of(sealed)
         if kid is None:
             raise ConfigError("a stored value is not sealed: run `bot keys rotate` to seal it")
+        if kid not in self._keys:
+            self._refresh()
         key = self._keys.get(kid)
         if key is None:
             raise ConfigError(
                 f"a stored value is sealed under key {kid}, which is not among the data keys "
                 f"({', '.join(self._keys)}): set {PREVIOUS_ENV} to the key it was sealed with"
             )
-        raw = base64.urlsafe_b64decode(sealed.split(".", 2)[2].encode())
         try:
-            plain = AESGCM(key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(kid))
+            raw = base64.urlsafe_b64decode(sealed.split(".", 2)[2].encode())
+            plain = key.decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], _aad(kid))
         except Exception as exc:  # InvalidTag: altered data, never a wrong guess of ours
             raise ConfigError(f"a stored value sealed under key {kid} was altered") from exc
         return plain.decode()
@@ -105,6 +143,7 @@ class Sealer:
 
     def lookups(self, text: str) -> list[str]:
         """Its keyed hash under every key of the ring: what a row may hold during a rotation."""
+        self._refresh()
         return [_lookup(key, text) for key in self._lookup_keys]
 
     def is_current(self, sealed: str | None) -> bool:
@@ -173,12 +212,22 @@ def load_sealer(env: Mapping[str, str], var: Path, *, create: bool = True) -> Se
                 "(kept apart from the database's backups)"
             )
         write_key_file(path, [new_key()])
+    return Sealer(_read_key_file(path), file=path, extra=[previous] if previous else [])
+
+
+def _read_key_file(path: Path) -> list[bytes]:
     try:
         lines = [line for line in path.read_text(encoding="ascii").splitlines() if line.strip()]
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the data key ({exc})") from exc
-    keys = [parse_key(line, f"{path} line {n}") for n, line in enumerate(lines, 1)]
-    return Sealer(keys + ([previous] if previous else []))
+    return [parse_key(line, f"{path} line {n}") for n, line in enumerate(lines, 1)]
+
+
+def _stamp(path: Path | None) -> tuple[int, int] | None:
+    try:
+        return None if path is None else (path.stat().st_mtime_ns, path.stat().st_ino)
+    except OSError:
+        return None
 
 
 def write_key_file(path: Path, keys: list[str]) -> None:
@@ -195,3 +244,70 @@ def write_key_file(path: Path, keys: list[str]) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+# The sealer of each open database, found from the dialect every statement runs with, so that
+# the column types below seal and open without each query carrying the key. A database opened
+# without a sealer refuses to write or read a sealed value (no plain-text fallback).
+_SEALERS: weakref.WeakKeyDictionary[Any, Sealer] = weakref.WeakKeyDictionary()
+
+
+def bind(engine: sa.Engine, sealer: Sealer) -> None:
+    """Seal and open this database's sealed columns with `sealer`."""
+    _SEALERS[engine.dialect] = sealer
+
+
+def sealer_of(where: sa.Engine | sa.Connection | Any) -> Sealer:
+    """The sealer bound to an engine, a connection or a dialect; a ConfigError when none is."""
+    dialect = getattr(where, "dialect", where)
+    sealer = _SEALERS.get(dialect)
+    if sealer is None:
+        raise ConfigError(
+            "the database was opened without a data key: subscriber addresses cannot be read "
+            "or written"
+        )
+    return sealer
+
+
+class Sealed(sa.types.TypeDecorator[str]):
+    """A column whose text is stored sealed: written sealed, read opened.
+
+    Compare such a column with a plain value and nothing matches (every seal has a fresh
+    nonce): find rows by their lookup hash instead (`Sealer.lookups`).
+    """
+
+    impl = sa.String(600)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else sealer_of(dialect).seal(value)
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else sealer_of(dialect).open(value)
+
+
+class OpenedWhenSealed(sa.types.TypeDecorator[str]):
+    """A column holding sealed and public values side by side (a delivery's target).
+
+    A subscriber's delivery copies the sealed address inside the database; a broadcast target
+    (an account, a channel) is public and stays plain. Reading opens what is sealed; writing
+    stores the value as given.
+    """
+
+    impl = sa.String(600)
+    cache_ok = True
+
+    def process_result_value(self, value: str | None, dialect: Any) -> str | None:
+        if value is None or key_of(value) is None:
+            return value
+        return sealer_of(dialect).open(value)
+
+
+def lookup_of(column: str) -> Any:
+    """A column default: the lookup hash of the plain value written to `column` in the row."""
+
+    def default(context: Any) -> str:
+        plain = context.get_current_parameters()[column]
+        return sealer_of(context.dialect).lookup(plain)
+
+    return default

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 
 from bot import control
 from bot.channels.base import Channel, Payload, RateLimited, Rejected, TemporaryFailure, Uncertain
+from bot.config.settings import Retention
 from bot.errors import ChannelError
 from bot.privacy import mask_address
 from bot.publish import lease
@@ -78,13 +79,28 @@ class ConfirmationSender:
         connect: Callable[[], Channel],
         mail: MailMaker,
         max_attempts: int = MAX_ATTEMPTS,
+        retention: Retention | None = None,
     ) -> None:
         self.engine = engine
+        # Applied once a day by the pass that runs first that day (`bot run` only).
+        self.retention = retention
         self.clock = clock
         self._connect = connect
         self._mail = mail
         self.max_attempts = max_attempts
         self.owner = lease.new_owner()
+
+    def _retain(self, now: dt.datetime) -> None:
+        from bot.subscribers.retention import purge_daily
+
+        assert self.retention is not None
+        done = purge_daily(self.engine, self.retention, now)
+        if done is not None and (done.people or done.targets):
+            log.info(
+                "retention: %d person(s) deleted, %d delivery target(s) blanked",
+                done.people,
+                done.targets,
+            )
 
     async def run(self) -> Report:
         """One pass: recover, expire old sign-ups, then send everything due."""
@@ -100,6 +116,8 @@ class ConfirmationSender:
                 log.warning("%d confirmation email(s) may or may not have gone out", lost)
             report.expired = pending.expire(self.engine, now)
             requests.sweep(self.engine, now)
+            if self.retention is not None:
+                self._retain(now)
             while True:
                 if control.current_pause(self.engine, self.clock()) is not None:
                     report.paused = True

@@ -172,13 +172,17 @@ def _records(stream: TextIO, checked: Checked) -> Iterator[tuple[int, list[str]]
 def _staging() -> sa.Table:
     import sqlalchemy as sa
 
+    from bot.store.sealing import Sealed
+
     # Temporary: private to this connection, gone with it, whatever happens to the command.
-    # The key (address, line) is also the index that finds duplicates.
+    # The key (address_hash, line) is also the index that finds duplicates. Even here the
+    # address is sealed: PostgreSQL writes a temporary table to disk like any other.
     return sa.Table(
         "subscriber_import",
         sa.MetaData(),
-        sa.Column("address", sa.String(320), primary_key=True),
+        sa.Column("address_hash", sa.String(32), primary_key=True),
         sa.Column("line", sa.Integer, primary_key=True),
+        sa.Column("address", Sealed(), nullable=False),
         sa.Column("lang", sa.String(5), nullable=False),
         sa.Column("topics", sa.String(200), nullable=False),
         prefixes=["TEMPORARY"],
@@ -189,6 +193,9 @@ def _stage(
     conn: sa.Connection, staging: sa.Table, path: Path, channel: str, checked: Checked
 ) -> None:
     """Check every line and put the good ones in the staging table, a batch at a time."""
+    from bot.store.sealing import sealer_of
+
+    sealer = sealer_of(conn)
     batch: list[dict[str, object]] = []
     with path.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
         records = _records(stream, checked)
@@ -205,7 +212,15 @@ def _stage(
             if found is None:
                 continue
             address, lang, topics = found
-            batch.append({"address": address, "line": line, "lang": lang, "topics": topics})
+            batch.append(
+                {
+                    "address_hash": sealer.lookup(address),
+                    "address": address,
+                    "line": line,
+                    "lang": lang,
+                    "topics": topics,
+                }
+            )
             checked.rows += 1
             if len(batch) >= BATCH:
                 conn.execute(staging.insert(), batch)
@@ -222,7 +237,7 @@ def _duplicates(conn: sa.Connection, staging: sa.Table, checked: Checked) -> Non
         sa.select(later.c.line, sa.func.min(earlier.c.line))
         .join(
             earlier,
-            (earlier.c.address == later.c.address) & (earlier.c.line < later.c.line),
+            (earlier.c.address_hash == later.c.address_hash) & (earlier.c.line < later.c.line),
         )
         .group_by(later.c.line)
         .order_by(later.c.line)
@@ -248,8 +263,10 @@ def _store(
     import sqlalchemy as sa
 
     from bot.store.schema import subscribers as table
+    from bot.store.sealing import sealer_of
     from bot.subscribers.store import count_event, new_token
 
+    sealer = sealer_of(conn)
     stored = Stored()
     last = 0
     while True:
@@ -262,17 +279,20 @@ def _store(
         if not rows:
             return stored
         last = rows[-1].line
+        # Found by lookup hash, under every key of the ring (during a rotation a row may still
+        # carry the old key's hash).
+        line_of = {h: r.line for r in rows for h in sealer.lookups(r.address)}
         existing = {
-            row.address: row
+            line_of[row.address_hash]: row
             for row in conn.execute(
-                sa.select(table.c.id, table.c.address, table.c.status).where(
-                    table.c.channel == channel, table.c.address.in_([r.address for r in rows])
+                sa.select(table.c.id, table.c.address_hash, table.c.status).where(
+                    table.c.channel == channel, table.c.address_hash.in_(list(line_of))
                 )
             )
         }
         fresh = []
         for row in rows:
-            found = existing.get(row.address)
+            found = existing.get(row.line)
             if found is None:
                 fresh.append(
                     {

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from bot.store.schema import confirm_tokens, deliveries, subscriber_stats, subscribers
+from bot.store.schema import ERASED, confirm_tokens, deliveries, subscriber_stats, subscribers
+from bot.store.sealing import sealer_of
 from bot.subscribers.choices import LANGS, TOPICS, channels
 
 __all__ = ["LANGS", "TOPICS", "channels"]
@@ -75,12 +76,14 @@ def count_event(conn: sa.Connection, now: dt.datetime, channel: str, lang: str, 
 def by_address(conn: sa.Connection, channel: str, address: str) -> Subscriber | None:
     """The subscriber with this address on this channel, if any, within a transaction.
 
-    Every look-up by address goes through here (and `find`), so that the way addresses are
-    stored can change in one place.
+    Every look-up by address goes through here (and `find`): addresses are stored sealed, so
+    a person is found by the keyed hash of their address, under each key of the ring (a row
+    not yet sealed again during a rotation carries the old key's hash).
     """
     row = conn.execute(
         sa.select(subscribers).where(
-            subscribers.c.channel == channel, subscribers.c.address == address
+            subscribers.c.channel == channel,
+            subscribers.c.address_hash.in_(sealer_of(conn).lookups(address)),
         )
     ).first()
     return _row(row) if row else None
@@ -218,13 +221,19 @@ def forget(conn: sa.Connection, person: Subscriber, now: dt.datetime, event: str
         .where(deliveries.c.subscriber_id == person.id)
         .values(
             subscriber_id=None,
-            target="(erased)",
+            target=erased_target(),
             state=sa.case((deliveries.c.state == "pending", "cancelled"), else_=deliveries.c.state),
         )
     )
     conn.execute(confirm_tokens.delete().where(confirm_tokens.c.subscriber_id == person.id))
     conn.execute(subscribers.delete().where(subscribers.c.id == person.id))
     count_event(conn, now, person.channel, person.lang, event)
+
+
+def erased_target() -> sa.ColumnElement[str]:
+    """What a delivery's target becomes once its person is gone: "(erased)#ID", unique per
+    delivery (a publication's deliveries are unique by target) and naming nobody."""
+    return sa.literal(ERASED + "#") + sa.cast(deliveries.c.id, sa.String)
 
 
 def stream(

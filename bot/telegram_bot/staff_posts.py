@@ -22,10 +22,9 @@ from bot.preview import occasion_line, part_lines
 from bot.privacy import mask_addresses_in, mask_target
 from bot.publish.lines import MARKS
 from bot.publish.outbox import Created
-from bot.publish.progress import ERASED
 from bot.publish.sender import Report, SenderBusy
 from bot.publishing.decision import Ask, Decision
-from bot.store.schema import deliveries, editions
+from bot.store.schema import ERASED, deliveries, editions
 from bot.telegram_bot.staff_texts import esc, fit
 
 if TYPE_CHECKING:
@@ -208,7 +207,7 @@ def _state(runtime: Runtime, channel: str, state: str, via: str | None) -> str:
 
 def _is_fan_out() -> sa.ColumnElement[bool]:
     # As bot/publish/progress.py counts it: a delivery made for a subscriber, erased or not.
-    return sa.or_(deliveries.c.subscriber_id.is_not(None), deliveries.c.target == ERASED)
+    return sa.or_(deliveries.c.subscriber_id.is_not(None), deliveries.c.target.startswith(ERASED))
 
 
 def report_html(runtime: Runtime, created: Created, note: str | None) -> str:
@@ -265,9 +264,7 @@ def report_html(runtime: Runtime, created: Created, note: str | None) -> str:
     if not lines:
         lines.append("no deliveries (no target and no subscriber for these channels)")
     waiting = ("pending", "sending")
-    if any(row.state in waiting for row in singles) or any(
-        row.state in waiting for row in fanned
-    ):
+    if any(row.state in waiting for row in singles) or any(row.state in waiting for row in fanned):
         lines.append("Deliveries still pending go out with `bot run` (`bot status` shows them).")
     if note:
         lines.append(note)

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Scope
 
-from bot.web import archive, figure_pages, health, links, subscribe
+from bot.web import archive, challenge, figure_pages, health, links, subscribe
 from bot.web.pages import page_lang
 from bot.web.security import Guard, SecurityHeaders
 from bot.web.site import Site
@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 def build_web(app: App, clock: Callable[[], dt.datetime]) -> ASGIApp:
     """The web application over the bot's database; `clock` is injectable for tests."""
     site = Site(app, clock)
+    # The optional proof-of-work check on sign-up (`[web.challenge]`), None when off.
+    challenges = challenge.challenges_for(site)
 
     async def stylesheet(request: Request) -> Response:
         return Response(
@@ -66,14 +68,15 @@ def build_web(app: App, clock: Callable[[], dt.datetime]) -> ASGIApp:
             health.route(app, clock),
             Route("/style.css", stylesheet),
             Route("/favicon.ico", no_icon),
-            *subscribe.routes(site),
+            *subscribe.routes(site, challenges),
+            *challenge.routes(challenges),
             *links.routes(site),
             *archive.routes(site),
             *figure_pages.routes(site),
         ],
         exception_handlers={HTTPException: http_error, 500: server_error},
     )
-    return SecurityHeaders(Guard(starlette, guard_page))
+    return SecurityHeaders(Guard(starlette, guard_page), scripts=challenges is not None)
 
 
 def web_server(app: App, web: Web, host: str, port: int, *, own_signals: bool) -> Any:

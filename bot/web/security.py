@@ -1,7 +1,8 @@
 """Headers on every response, and the outer guard: no traceback, no unbounded body.
 
 The pages load only their own stylesheet; the Content-Security-Policy forbids scripts, frames,
-fonts and images from anywhere else, so even an injected tag could not call a tracker.
+fonts and images from anywhere else, so even an injected tag could not call a tracker. Only
+with the sign-up check on (bot/web/challenge.py) may a page run a script, this site's own file.
 `Referrer-Policy: same-origin` keeps the tokens of confirm and unsubscribe links (and the fact
 that someone visited) from being sent to the sites the pages link to, while the site's own
 forms still arrive with their `Origin` (under `no-referrer` a browser sends `Origin: null`,
@@ -28,14 +29,25 @@ CSP = (
     "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
     "base-uri 'none'; frame-ancestors 'none'"
 )
-HEADERS: list[tuple[bytes, bytes]] = [
-    (b"content-security-policy", CSP.encode("ascii")),
-    (b"referrer-policy", b"same-origin"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"cross-origin-opener-policy", b"same-origin"),
-    (b"cross-origin-resource-policy", b"same-origin"),
-]
+# With the sign-up check on (`[web.challenge]`), the pages run this site's own script, which
+# asks only this site for a puzzle and solves it in a worker of the same file; still nothing
+# from anywhere else, and no inline script.
+CHALLENGE_CSP = f"{CSP}; script-src 'self'; connect-src 'self'; worker-src 'self'"
+
+
+def headers_for(csp: str) -> list[tuple[bytes, bytes]]:
+    """The security headers, with this Content-Security-Policy."""
+    return [
+        (b"content-security-policy", csp.encode("ascii")),
+        (b"referrer-policy", b"same-origin"),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"cross-origin-opener-policy", b"same-origin"),
+        (b"cross-origin-resource-policy", b"same-origin"),
+    ]
+
+
+HEADERS = headers_for(CSP)
 # No request to this site needs more (a sign-up form is a few hundred bytes).
 MAX_BODY = 64 * 1024
 # Path segments this long are tokens (of confirm and unsubscribe links): never logged.
@@ -45,17 +57,21 @@ _LONG_SEGMENT = 24
 ErrorPage = Callable[[int, Scope], Awaitable[bytes]]
 
 
-def with_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+def with_headers(
+    headers: list[tuple[bytes, bytes]], security: list[tuple[bytes, bytes]] = HEADERS
+) -> list[tuple[bytes, bytes]]:
     """`headers` plus each security header they do not set already."""
     names = {name.lower() for name, _ in headers}
-    return [*headers, *((name, value) for name, value in HEADERS if name not in names)]
+    return [*headers, *((name, value) for name, value in security if name not in names)]
 
 
 class SecurityHeaders:
     """Pure ASGI middleware (not BaseHTTPMiddleware, which buffers and reorders tasks)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, scripts: bool = False) -> None:
         self.app = app
+        # Scripts only when the sign-up check is on; every other page is the same either way.
+        self.headers = headers_for(CHALLENGE_CSP) if scripts else HEADERS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -64,7 +80,7 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = with_headers(list(message.get("headers", [])))
+                message["headers"] = with_headers(list(message.get("headers", [])), self.headers)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

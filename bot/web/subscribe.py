@@ -4,7 +4,9 @@ A sign-up is only queued here: the web process holds no mail credentials, and `b
 the confirmation email (bot/subscribers/confirmations.py). So the answer, the work and the
 time are the same whether the address is new, pending, subscribed or unsubscribed, and nobody
 can learn from them who is subscribed. A form from another site, or without its token, is
-refused (bot/web/forms.py); past a limit the page says plainly that nothing was sent.
+refused (bot/web/forms.py); past a limit the page says plainly that nothing was sent. With
+`[web.challenge]` on, the form must also carry a fresh, unused proof of work
+(bot/web/challenge.py), checked before anything about the address.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.channels.base import Payload
 from bot.subscribers import requests
 from bot.subscribers.signup import FIELDS, HONEYPOT, Problem, check_form
 from bot.subscribers.tokens import CONFIRM_DAYS
+from bot.web import challenge
 from bot.web.figure_pages import figure_rows
 from bot.web.forms import FIELD, TooLarge, Unreadable, read_form
 from bot.web.mails import confirmation
@@ -35,11 +38,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WANTED = (*FIELDS, HONEYPOT, FIELD)
+WANTED = (*FIELDS, HONEYPOT, FIELD, challenge.FIELD)
 
 
-def routes(site: Site) -> list[Route]:
-    """/, /en/, /my/ and their /subscribe."""
+def routes(site: Site, challenges: challenge.Challenges | None = None) -> list[Route]:
+    """/, /en/, /my/ and their /subscribe; `challenges` when sign-up needs a proof of work."""
     app = site.app
 
     def form_page(
@@ -60,6 +63,7 @@ def routes(site: Site) -> list[Route]:
             topics=list(TOPIC_NAMES[lang].items()),
             problems=[t[f"problem_{p.field}_{p.kind}"] for p in problems or []],
             form=form or {"email": "", "lang": lang, "topics": ("statements",)},
+            challenge=challenges is not None,
             # After a POST the other language is the other home page (a POST is no link).
             alternates=prefixed("/") if request.method == "POST" else None,
         )
@@ -72,9 +76,15 @@ def routes(site: Site) -> list[Route]:
             request, lang, "inbox_title", "inbox_body", "inbox_later", days=CONFIRM_DAYS
         )
 
-    async def refused(request: Request, lang: str, status: int, kind: str) -> Response:
+    async def refused(
+        request: Request,
+        lang: str,
+        status: int,
+        kind: str,
+        form: dict[str, Any] | None = None,
+    ) -> Response:
         return await run_in_threadpool(
-            form_page, request, lang, status=status, problems=[Problem("form", kind)]
+            form_page, request, lang, status=status, problems=[Problem("form", kind)], form=form
         )
 
     async def subscribe(request: Request) -> Response:
@@ -91,6 +101,12 @@ def routes(site: Site) -> list[Route]:
         if not site.forms.valid(request, fields):
             log.info("sign-up refused: no valid form token")
             return await refused(request, lang, 403, "forged")
+        if challenges is not None:
+            try:
+                await challenge.redeem(site, challenges, _one(fields, challenge.FIELD))
+            except challenge.Unsolved as exc:
+                log.info("sign-up refused: anti-abuse check %s", exc.reason)
+                return await refused(request, lang, 403, "challenge", _echo(fields, lang))
         checked = check_form(fields)
         if checked.trapped:
             log.info("sign-up with the honeypot filled: ignored")
@@ -146,6 +162,12 @@ def confirmation_mails(
         )
 
     return make
+
+
+def _one(fields: dict[str, list[str]], name: str) -> str | None:
+    """The field's value if the form has it exactly once."""
+    values = fields.get(name) or []
+    return values[0] if len(values) == 1 else None
 
 
 def _echo(fields: dict[str, list[str]], lang: str) -> dict[str, Any]:

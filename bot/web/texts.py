@@ -48,6 +48,15 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "honeypot_label": "Leave this field empty",
         "subscribe_button": "Subscribe",
         "form_problems": "Please correct the form:",
+        # The anti-abuse check (bot/web/challenge.py, static/challenge.js), when it is on
+        "challenge_noscript": "Sign-up on this page needs JavaScript: while our anti-abuse "
+        "check is on, your browser solves a small puzzle before the form is sent. The puzzle "
+        "comes from this site only and nothing tracks you. Please allow JavaScript for this "
+        "site to subscribe.",
+        "challenge_working": "Checking: your browser is solving a small puzzle, which takes a "
+        "few seconds…",
+        "challenge_failed": "The check could not be completed and nothing was sent. Please try "
+        "again.",
         # Answers
         "inbox_title": "Check your inbox",
         "inbox_body": "If this address is not subscribed yet, an email with a confirmation "
@@ -94,6 +103,9 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "problem_form_unreadable": "The form could not be read; please use the form on this page.",
         "problem_form_forged": "This form has expired or did not come from this site. Nothing "
         "was sent: please send it again from this page.",
+        "problem_form_challenge": "Nothing was sent: the form's anti-abuse check was missing, "
+        "expired or already used. Sign-up needs JavaScript while this check is on; please allow "
+        "it for this site and send the form again from this page.",
         "problem_email_missing": "Enter your email address.",
         "problem_email_too_long": "The email address is too long.",
         "problem_email_line_break": "The email address cannot contain line breaks or "
@@ -162,6 +174,12 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "honeypot_label": "ဤအကွက်ကို ကွက်လပ်အတိုင်း ထားပါ",
         "subscribe_button": "စာရင်းသွင်းရန်",
         "form_problems": "ပုံစံကို ပြင်ဆင်ပေးပါ -",
+        "challenge_noscript": "ဤစာမျက်နှာတွင် စာရင်းသွင်းရန် JavaScript လိုအပ်ပါသည်။ "
+        "အလွဲသုံးစားမှု ကာကွယ်ရေး စစ်ဆေးမှု ဖွင့်ထားစဉ် ပုံစံကို မပို့မီ သင့်ဘရောက်ဇာက "
+        "ပဟေဠိငယ်တစ်ခုကို ဖြေရှင်းပါသည်။ ထိုပဟေဠိသည် ဤဝက်ဘ်ဆိုက်မှသာ လာပြီး သင့်ကို "
+        "ခြေရာခံခြင်း မရှိပါ။ စာရင်းသွင်းရန် ဤဝက်ဘ်ဆိုက်အတွက် JavaScript ကို ခွင့်ပြုပါ။",
+        "challenge_working": "စစ်ဆေးနေသည်- သင့်ဘရောက်ဇာက ပဟေဠိငယ်တစ်ခုကို ဖြေရှင်းနေပါသည်၊ စက္ကန့်အနည်းငယ် ကြာပါမည်…",
+        "challenge_failed": "စစ်ဆေးမှု မပြီးမြောက်ပါ၊ မည်သည့်အီးမေးလ်မျှ မပို့ရသေးပါ။ ထပ်မံ ကြိုးစားပါ။",
         "inbox_title": "သင့်အီးမေးလ်ကို စစ်ဆေးပါ",
         "inbox_body": "ဤလိပ်စာဖြင့် စာရင်းမသွင်းရသေးပါက အတည်ပြုရန်လင့်ခ်ပါသော အီးမေးလ်တစ်စောင် "
         "မိနစ်အနည်းငယ်အတွင်း ရောက်ရှိလာပါမည်။ ကျွန်ုပ်တို့၏ စာများ စတင်ရယူရန် ထိုလင့်ခ်ကို ဖွင့်ပြီး "
@@ -207,6 +225,10 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "problem_form_unreadable": "ပုံစံကို ဖတ်၍မရပါ။ ဤစာမျက်နှာရှိ ပုံစံကို အသုံးပြုပါ။",
         "problem_form_forged": "ဤပုံစံ သက်တမ်းကုန်သွားပြီ သို့မဟုတ် ဤဝက်ဘ်ဆိုက်မှ မဟုတ်ပါ။ "
         "မည်သည့်အီးမေးလ်မျှ မပို့ရသေးပါ။ ဤစာမျက်နှာမှ ထပ်မံ ပေးပို့ပါ။",
+        "problem_form_challenge": "မည်သည့်အီးမေးလ်မျှ မပို့ရသေးပါ။ ဤပုံစံ၏ အလွဲသုံးစားမှု "
+        "ကာကွယ်ရေး စစ်ဆေးမှု မပါဝင်ပါ၊ သက်တမ်းကုန်သွားပြီ သို့မဟုတ် အသုံးပြုပြီးသား ဖြစ်နေပါသည်။ "
+        "ဤစစ်ဆေးမှု ဖွင့်ထားစဉ် စာရင်းသွင်းရန် JavaScript လိုအပ်ပါသည်။ ဤဝက်ဘ်ဆိုက်အတွက် "
+        "JavaScript ကို ခွင့်ပြုပြီး ဤစာမျက်နှာမှ ထပ်မံ ပေးပို့ပါ။",
         "problem_email_missing": "သင့်အီးမေးလ်လိပ်စာကို ထည့်ပါ။",
         "problem_email_too_long": "အီးမေးလ်လိပ်စာ ရှည်လွန်းပါသည်။",
         "problem_email_line_break": "အီးမေးလ်လိပ်စာတွင် စာကြောင်းခွဲခြင်း သို့မဟုတ် ထိန်းချုပ်အက္ခရာများ မပါရပါ။",

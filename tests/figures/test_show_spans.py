@@ -28,7 +28,11 @@ def test_values_entered_for_a_span_are_listed_with_their_span(cli: Cli) -> None:
     assert running["death_row"][1:3] == ["—", "not entered"]
     counted = spans(result.output)
     assert set(counted) == {"arrested", "sentenced", "released"}
-    assert counted["sentenced"][1:] == ["1697", "2023-02-01..2024-01-31", "https://aappb.org/?p=27322"]
+    assert counted["sentenced"][1:] == [
+        "1697",
+        "2023-02-01..2024-01-31",
+        "https://aappb.org/?p=27322",
+    ]
     assert counted["released"][1] == "873"
 
 

@@ -182,6 +182,7 @@ class Limits:
         if chat.startswith(("-", "@")):
             self._groups.setdefault(chat, deque()).append(now)
 
+
 # The longest a getUpdates call waits for an update, whatever timeout the bot asks for: tests
 # stop the bot quickly, and Telegram's real long poll is not what is under test.
 POLL_CAP = 0.5

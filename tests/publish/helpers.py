@@ -32,12 +32,14 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from bot.app import App
+from bot.channels.spec import Wiring
 from bot.compose.drafts import Draft, Failure, occasion_for
 from bot.config.settings import load_settings
 from bot.publish.outbox import publish
 from bot.publish.sender import Report
 from bot.runtime import build_runtime
 from bot.store.schema import deliveries, subscribers
+from bot.store.sealing import sealer_of
 from tests.conftest import FIXED_NOW, ROOT
 from tests.peers.smtp_server import SmtpPeer
 from tests.peers.telegram_server import FakeTelegram
@@ -250,7 +252,11 @@ def add_subscribers(
             sa.select(
                 subscribers.c.id, subscribers.c.address, subscribers.c.lang, subscribers.c.token
             )
-            .where(subscribers.c.address.in_([r["address"] for r in rows]))
+            .where(
+                subscribers.c.address_hash.in_(
+                    [sealer_of(engine).lookup(str(r["address"])) for r in rows]
+                )
+            )
             .order_by(subscribers.c.id)
         ).all()
     return [Subscriber(*row) for row in found]
@@ -337,8 +343,12 @@ def send(
     clock: Clock | None = None,
     max_wait_seconds: float = 600,
 ) -> Report:
-    """Run the sender once over the wired channels, sleeping through `clock` (no real wait)."""
-    runtime = build_runtime(app, sleep=clock.sleep if clock else _no_sleep)
+    """Run the sender once over the wired channels, sleeping through `clock` (no real wait):
+    the sender's waits, and the Telegram queue's (its pace and a flood wait sat out)."""
+    wiring = None
+    if clock is not None:
+        wiring = Wiring(clock=app.clock, monotonic=lambda: clock.now.timestamp(), sleep=clock.sleep)
+    runtime = build_runtime(app, wiring, sleep=clock.sleep if clock else _no_sleep)
     wired = runtime.connect(channels)
 
     async def go() -> Report:

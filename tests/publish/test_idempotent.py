@@ -67,7 +67,9 @@ def wired(
 def _counts(peers: tuple[XServer, FakeTelegram, SmtpPeer]) -> tuple[int, int, Counter[str]]:
     x, telegram, smtp = peers
     mailed = Counter(rcpt for got in smtp.messages for rcpt in got.rcpt_tos)
-    return len(x.posts), len(telegram.calls_to("sendMessage")), mailed
+    # The daily briefing carries its card: on Telegram a photo with the text as its caption.
+    posted = len(telegram.calls_to("sendMessage")) + len(telegram.calls_to("sendPhoto"))
+    return len(x.posts), posted, mailed
 
 
 def test_post_now_twice_posts_once_and_again_posts_a_second_time(
@@ -206,6 +208,10 @@ def test_without_credentials_everything_goes_to_the_outbox_folder(
     outbox = home / "var" / "outbox"
     for channel in ("x", "telegram", "email"):
         assert f"{channel}: no credentials set: writing to {outbox / channel}" in result.output
+    # Each line says what happened: written to the folder, never "sent" to a platform.
+    lines = [line for line in result.output.splitlines() if line.startswith("✓ ")]
+    assert len(lines) == 6 and all("· written to the outbox folder · files " in x for x in lines)
+    assert " · sent" not in result.output
     x_files = sorted((outbox / "x").glob("*.txt"))
     telegram_files = sorted((outbox / "telegram").glob("*.html"))
     assert len(x_files) == 2 and len(telegram_files) == 2

@@ -231,7 +231,7 @@ def test_an_unsubscribed_person_is_not_sent_what_was_queued(app: App, clock: Clo
     with app.engine.begin() as conn:
         conn.execute(
             subscribers.update()
-            .where(subscribers.c.address == "b@example.org")
+            .where(subscribers.c.address_hash == app.sealer.lookup("b@example.org"))
             .values(status="unsubscribed")
         )
     channel = Scripted()

@@ -47,7 +47,7 @@ def _reached(peers: tuple[XServer, FakeTelegram, SmtpPeer]) -> dict[str, int]:
     x, telegram, smtp = peers
     return {
         "x": len(x.requests),
-        "telegram": len(telegram.calls_to("sendMessage")),
+        "telegram": len(telegram.calls_to("sendMessage")) + len(telegram.calls_to("sendPhoto")),
         "email": len(smtp.messages),
     }
 

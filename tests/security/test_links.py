@@ -31,7 +31,9 @@ from tests.web.helpers import confirm_link, mails, path_of, unsubscribe_link
 def _status(bot: App, address: str) -> str | None:
     with bot.engine.connect() as conn:
         return conn.execute(
-            sa.select(subscribers.c.status).where(subscribers.c.address == address)
+            sa.select(subscribers.c.status).where(
+                subscribers.c.address_hash.in_(bot.sealer.lookups(address))
+            )
         ).scalar()
 
 

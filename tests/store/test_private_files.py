@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.store.db import open_database
+from bot.store.sealing import Sealer, bind, new_key, parse_key
 from bot.subscribers import store
 from tests.conftest import FIXED_NOW, Cli
 
@@ -38,6 +39,7 @@ def test_a_new_sqlite_database_and_its_companions_are_0600(
 ) -> None:
     path = tmp_path / "var" / "bot.sqlite3"
     engine = open_database(f"sqlite:///{path}")
+    bind(engine, Sealer([parse_key(new_key(), "test")]))
     try:
         with engine.begin():
             store.add(

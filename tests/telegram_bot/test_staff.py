@@ -661,3 +661,47 @@ def test_confirm_publishes_nothing_when_the_figures_changed_since_the_preview(
     refused = wait_text(telegram, STAFF, "Not published", since)
     assert "changed since the preview" in refused
     assert published(staffed) == [] and public_posts(telegram) == []
+
+
+def test_a_confirm_question_survives_a_restart_of_the_bot(
+    staffed: App, telegram: FakeTelegram
+) -> None:
+    first = build_application(fast_runtime(staffed))
+    assert first is not None
+    with RunningBot(first):
+        confirm, _ = ask_to_post(telegram, STAFF, "/postnow daily-briefing telegram")
+    assert published(staffed) == []
+
+    # `bot run` restarted: a new process knows only what the database kept.
+    second = build_application(fast_runtime(staffed))
+    assert second is not None
+    with RunningBot(second):
+        assert press(telegram, OTHER_STAFF, confirm).startswith("Only Aye Aye can decide")
+        assert press(telegram, STAFF, confirm) == "Confirmed."
+        report = wait_text(telegram, STAFF, "Deliveries of #")
+        assert press(telegram, STAFF, confirm) == (
+            "This button is no longer valid: send the command again."
+        )
+
+    assert len(published(staffed)) == 1
+    assert f"✓ telegram · en · {CHAT} · sent" in report
+    assert len(public_posts(telegram)) == 2
+
+
+def test_confirm_after_a_restart_refuses_when_the_figures_changed(
+    staffed: App, telegram: FakeTelegram
+) -> None:
+    first = build_application(fast_runtime(staffed))
+    assert first is not None
+    with RunningBot(first):
+        confirm, _ = ask_to_post(telegram, STAFF, "/postnow daily-briefing telegram")
+    put(staffed, {"killed": 4480}, "2024-02-01")
+
+    second = build_application(fast_runtime(staffed))
+    assert second is not None
+    with RunningBot(second):
+        assert press(telegram, STAFF, confirm) == "Confirmed."
+        said = wait_text(telegram, STAFF, "^Not published")
+
+    assert "changed since the preview" in said
+    assert published(staffed) == [] and public_posts(telegram) == []

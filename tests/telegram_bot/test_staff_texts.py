@@ -68,5 +68,3 @@ def test_problems_are_listed_with_the_telegram_way_to_correct() -> None:
     assert shown.startswith("<b>Refused, nothing was changed</b> (2 problems):\n• killed=1")
     assert "• &lt;second&gt;" in shown
     assert 'add correction="why"' in shown
-
-

@@ -139,7 +139,11 @@ def people(app: App) -> dict[str, list[tuple[Any, ...]]]:
 def subscriber(app: App, address: str) -> Any:
     """The stored row for an address, or None."""
     with app.engine.connect() as conn:
-        return conn.execute(sa.select(subscribers).where(subscribers.c.address == address)).first()
+        # Stored sealed: found, as the bot finds people, by the keyed hash of the address.
+        lookups = app.sealer.lookups(address)
+        return conn.execute(
+            sa.select(subscribers).where(subscribers.c.address_hash.in_(lookups))
+        ).first()
 
 
 def mails(app: App) -> list[EmailMessage]:

@@ -112,7 +112,7 @@ def _status(app: App) -> tuple[str, str, str]:
     with app.engine.connect() as conn:
         row = conn.execute(
             sa.select(subscribers.c.status, subscribers.c.lang, subscribers.c.topics).where(
-                subscribers.c.address == ADDRESS
+                subscribers.c.address_hash.in_(app.sealer.lookups(ADDRESS))
             )
         ).one()
     return row.status, row.lang, row.topics
