@@ -54,8 +54,10 @@ from bot.telegram_bot.staff_figures import (
     stored_html,
 )
 from bot.telegram_bot.staff_posts import (
+    CardShown,
     PostAction,
     approval_check,
+    card_caption,
     channels,
     edition_html,
     languages,
@@ -68,6 +70,7 @@ from bot.telegram_bot.staff_posts import (
     report_html,
     send_publication,
     summary_html,
+    with_cards,
 )
 from bot.telegram_bot.staff_texts import error_html, esc, fit, pre, public_text
 
@@ -163,7 +166,12 @@ class StaffCommands:
     # -- posts ----------------------------------------------------------------------------
 
     async def preview(self, request: Request) -> None:
-        """The editions of a message as they would go out now, one message each."""
+        """The editions of a message as they would go out now, one message each; each
+        language's figure card as a photo, with its alt text, before that language's editions.
+
+        Each answer is awaited before the next is handed to the queue (outgoing.py), so they
+        arrive in this order.
+        """
         words = request.rest.split()
         if not words:
             await request.message.reply_text("Usage: /preview MESSAGE [en|my]")
@@ -171,8 +179,15 @@ class StaffCommands:
         ask = Ask(words[0], "telegram", request.staff, langs=languages(words[1:]))
         composed = await asyncio.to_thread(preview_now, self.handlers.runtime, ask)
         await request.message.reply_text(summary_html(composed))
-        for edition in composed.editions:
-            await request.message.reply_text(edition_html(edition))
+        for item in with_cards(composed.editions):
+            if isinstance(item, CardShown):
+                await request.message.reply_photo(
+                    item.card.png(),
+                    caption=card_caption(item),
+                    filename=f"{item.message}-{item.lang}.png",
+                )
+            else:
+                await request.message.reply_text(edition_html(item))
 
     async def postnow(self, request: Request) -> None:
         """The preview, then Confirm / Cancel; Confirm publishes as `bot post-now --yes`."""

@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from bot.approvals.content import fingerprint
+from bot.cards.card import Card
 from bot.channels.registry import NAMES
+from bot.channels.telegram_card import CAPTION_LIMIT
 from bot.compose.drafts import Draft, Edition, Failure
 from bot.errors import ConfigError
+from bot.fit.telegram import visible_length
 from bot.lang import LANGUAGES
 from bot.preview import occasion_line, part_lines
 from bot.privacy import mask_addresses_in, mask_target
@@ -32,6 +35,7 @@ if TYPE_CHECKING:
 
 Send = Callable[[], Awaitable[Report]]
 ALL = "all"
+CAPTION_CUT = "\n… (cut: `bot preview --cards DIR` writes the alt text whole)"
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,52 @@ def edition_html(edition: Edition) -> str:
     if isinstance(edition, Failure):
         return fit(head, f"CANNOT BE SENT: {edition.reason}")
     return fit(head, "\n".join(part_lines(edition)).rstrip("\n"))
+
+
+@dataclass(frozen=True)
+class CardShown:
+    """A language's figure card, shown as a photo before that language's editions."""
+
+    message: str
+    lang: str
+    card: Card
+
+
+def with_cards(editions: tuple[Edition, ...]) -> list[Edition | CardShown]:
+    """The editions in order, each language's card just before the first of its editions.
+
+    Every channel's draft in a language carries the same card (drawn from the same figures,
+    so the same bytes): it is shown once per language, not once per channel. A language
+    whose drafts all failed, or a message without card.toml, shows none.
+    """
+    out: list[Edition | CardShown] = []
+    started: set[str] = set()
+    for edition in editions:
+        if edition.lang not in started:
+            started.add(edition.lang)
+            cards = {
+                other.card.sha256: other.card
+                for other in editions
+                if isinstance(other, Draft) and other.lang == edition.lang and other.card
+            }
+            out.extend(CardShown(edition.message, edition.lang, card) for card in cards.values())
+        out.append(edition)
+    return out
+
+
+def card_caption(shown: CardShown) -> str:
+    """The photo's caption: which card it is, its size, and its alt text, in one caption."""
+    card = shown.card
+    head = (
+        f"<b>{esc(shown.message)} · card · {shown.lang}</b> "
+        f"({card.width}×{card.height}, {card.size / 1000:.0f} kB)\n"
+    )
+    # An alt text near its 1,000 characters (bot/cards/alt.py) goes without the heading,
+    # whole: the caption shows exactly what a screen reader will read.
+    for caption in (head + esc(f"Alt text: {card.alt}"), esc(card.alt)):
+        if visible_length(caption) <= CAPTION_LIMIT:
+            return caption
+    return fit("", card.alt, note=CAPTION_CUT, limit=CAPTION_LIMIT)
 
 
 async def publish_action(runtime: Runtime, action: PostAction) -> Decision:

@@ -157,7 +157,15 @@ def test_a_staff_preview_arrives_whole_during_a_fan_out_without_a_429(
     application = build_application(runtime)
     assert application is not None
     shown = runtime.publisher().preview(_ask(staffed))
-    expected = len(shown.editions) + 1  # the summary, then one message per edition
+    # The summary, then each language's card (a photo) and one message per edition.
+    labels_expected = []
+    for edition in shown.editions:
+        card = f"<b>anniversary · card · {edition.lang}"
+        if getattr(edition, "card", None) is not None and card not in labels_expected:
+            labels_expected.append(card)
+        labels_expected.append(f"<b>anniversary · {edition.channel} · {edition.lang}")
+    assert sum("· card ·" in label for label in labels_expected) == 2  # en and my
+    expected = len(labels_expected) + 1
 
     def fanned() -> int:
         return sum(chat in chats for _, chat, _ in landed.items)
@@ -177,14 +185,12 @@ def test_a_staff_preview_arrives_whole_during_a_fan_out_without_a_429(
         report = sending.result(timeout=60)
         asyncio.run_coroutine_threadsafe(wired.close(), bot.loop).result(timeout=30)
 
-    # The preview: every edition, in order, one a second, while the fan-out went on.
+    # The preview: every edition and card, in order, one a second, while the fan-out went on.
     preview = landed.to(STAFF)
     assert len(preview) == expected
     assert preview[0][1].startswith("<b>anniversary</b>")
     labels = [text.split("</b>", 1)[0] for _, text in preview[1:]]
-    assert labels == [f"<b>anniversary · {e.channel} · {e.lang}" for e in shown.editions], (
-        "an edition is missing or out of order"
-    )
+    assert labels == labels_expected, "an edition or a card is missing or out of order"
     assert all(b - a >= MICROSECONDS for (a, _), (b, _) in itertools.pairwise(preview))
     assert 100 <= at_preview < FAN_OUT // 2
     # The fan-out: nobody refused, nobody twice, at the pace the queue allows, the preview's

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import html
 import logging
 import re
@@ -345,6 +346,83 @@ def test_preview_shows_each_edition_with_its_length(
         telegram, STAFF, "/preview daily-briefing my", sum(e.lang == "my" for e in editions) + 1
     )
     assert all(" · my</b>" in text for text in burmese[1:])
+
+
+def answers_since(telegram: FakeTelegram, since: int) -> list[Call]:
+    """Texts and photos to the staff chat, in the order the bot sent them, from `since` on."""
+    return [
+        c for c in telegram.calls[since:] if c.method in SENDS and c.params["chat_id"] == str(STAFF)
+    ]
+
+
+def preview_with_photos(telegram: FakeTelegram, command: str, texts: int) -> list[Call]:
+    """`command`'s answers, photos included, once its `texts` text messages have all come."""
+    since = len(telegram.calls)
+    collect(telegram, STAFF, command, texts)
+    answers = answers_since(telegram, since)
+    assert answers[-1].params["text"].startswith("Your Telegram user id")  # settle's /whoami
+    return answers[:-1]
+
+
+def test_preview_sends_each_languages_card_before_its_editions(
+    staffed: App, telegram: FakeTelegram, bot: RunningBot
+) -> None:
+    editions = compose(staffed, "daily-briefing", "2024-02-01")
+    drafts = [e for e in editions if isinstance(e, Draft)]
+    cards = {draft.lang: draft.card for draft in drafts if draft.card is not None}
+    assert set(cards) == {"en", "my"}
+    # Every channel's draft in a language carries the same card: it is sent once per language.
+    assert all(d.card is not None and d.card.sha256 == cards[d.lang].sha256 for d in drafts)
+
+    answers = preview_with_photos(telegram, "/preview daily-briefing", len(editions) + 1)
+
+    seen: list[tuple[str, ...]] = []
+    for call in answers[1:]:
+        if call.method == "sendPhoto":
+            caption = call.params["caption"]
+            found = re.match(r"<b>daily-briefing · card · (\w+)</b>", caption)
+            assert found is not None, caption
+            lang = found.group(1)
+            card = cards[lang]
+            assert hashlib.sha256(call.params["photo"]).hexdigest() == card.sha256
+            assert f"\nAlt text: {html.escape(card.alt, quote=False)}" in caption
+            shown = html.unescape(re.sub(r"<[^>]*>", "", caption))
+            assert len(shown.encode("utf-16-le")) // 2 <= 1024
+            seen.append(("card", lang))
+        else:
+            found = re.match(r"<b>daily-briefing · (\w+) · (\w+)</b>\n", call.params["text"])
+            assert found is not None, call.params["text"]
+            seen.append(found.groups())
+    assert answers[0].method == "sendMessage" and "edition(s) follow" in answers[0].params["text"]
+    expected: list[tuple[str, ...]] = []
+    for edition in editions:
+        if ("card", edition.lang) not in expected:
+            expected.append(("card", edition.lang))
+        expected.append((edition.channel, edition.lang))
+    assert seen == expected
+    # Each language's own card: the Burmese alt text is in Burmese.
+    assert re.search("[\u1000-\u109f]", cards["my"].alt)
+    assert not re.search("[\u1000-\u109f]", cards["en"].alt)
+
+    burmese = preview_with_photos(
+        telegram, "/preview daily-briefing my", sum(e.lang == "my" for e in editions) + 1
+    )
+    assert [c.method for c in burmese[:3]] == ["sendMessage", "sendPhoto", "sendMessage"]
+    assert hashlib.sha256(burmese[1].params["photo"]).hexdigest() == cards["my"].sha256
+    assert [c.method for c in burmese].count("sendPhoto") == 1
+
+
+def test_preview_of_a_message_without_a_card_sends_no_photo(
+    staffed: App, telegram: FakeTelegram, bot: RunningBot
+) -> None:
+    assert not (staffed.settings.messages_dir / "weekly-digest" / "card.toml").exists()
+    editions = compose(staffed, "weekly-digest", "2024-02-01")
+    assert editions and all(isinstance(e, Draft) and e.card is None for e in editions)
+
+    answers = preview_with_photos(telegram, "/preview weekly-digest", len(editions) + 1)
+
+    assert [c.method for c in answers] == ["sendMessage"] * (len(editions) + 1)
+    assert telegram.calls_to("sendPhoto") == []
 
 
 def test_preview_of_an_unknown_message_suggests_the_right_one(

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
 
+from bot.cards.alt import ALT_MAX
+from bot.cards.card import Card
+from bot.channels.telegram_card import CAPTION_LIMIT
+from bot.compose.drafts import Draft, Failure
 from bot.errors import Problems
+from bot.fit.telegram import visible_length
 from bot.lang import has_latin_digit
+from bot.telegram_bot.staff_posts import CAPTION_CUT, CardShown, card_caption, with_cards
 from bot.telegram_bot.staff_texts import (
     MESSAGE_LIMIT,
     TEXTS,
@@ -68,3 +75,53 @@ def test_problems_are_listed_with_the_telegram_way_to_correct() -> None:
     assert shown.startswith("<b>Refused, nothing was changed</b> (2 problems):\n• killed=1")
     assert "• &lt;second&gt;" in shown
     assert 'add correction="why"' in shown
+
+
+def _card(alt: str, sha: str = "a" * 64) -> Card:
+    return Card(sha, alt, 1200, 675, 84_000, f"/cards/{sha}.png")
+
+
+def _draft(channel: str, lang: str, card: Card | None) -> Draft:
+    return Draft("daily-briefing", channel, lang, ("text",), (4,), 4096, (), card=card)
+
+
+def test_a_card_is_shown_once_per_language_before_its_first_edition() -> None:
+    en, my = _card("en alt"), _card("my alt", "b" * 64)
+    failed = Failure("daily-briefing", "x", "en", "too long")
+    editions = (
+        failed,
+        _draft("telegram", "en", en),
+        _draft("email", "en", en),
+        _draft("x", "my", my),
+        _draft("telegram", "my", my),
+    )
+
+    shown = with_cards(editions)
+
+    assert shown == [
+        CardShown("daily-briefing", "en", en),
+        *editions[:3],
+        CardShown("daily-briefing", "my", my),
+        *editions[3:],
+    ]
+    assert with_cards(tuple(_draft(c, "en", None) for c in ("x", "email"))) == [
+        _draft("x", "en", None),
+        _draft("email", "en", None),
+    ]
+
+
+def test_a_card_caption_carries_the_whole_alt_text_within_the_limit() -> None:
+    short = card_caption(CardShown("daily-briefing", "en", _card("1 <killed> & 2 held.")))
+    assert short == (
+        "<b>daily-briefing · card · en</b> (1200×675, 84 kB)\n"
+        "Alt text: 1 &lt;killed&gt; &amp; 2 held."
+    )
+    # The longest alt text a card may have (bot/cards/alt.py) leaves no room for the heading:
+    # it goes alone, whole.
+    longest = "၁၂၃ & " * (ALT_MAX // 6)
+    caption = card_caption(CardShown("daily-briefing", "my", _card(longest)))
+    assert caption == html.escape(longest, quote=False)
+    assert visible_length(caption) <= CAPTION_LIMIT
+    # Longer than Telegram takes (never drawn so), it is cut with a note, not refused.
+    cut = card_caption(CardShown("daily-briefing", "my", _card("x" * 2000)))
+    assert visible_length(cut) <= CAPTION_LIMIT and cut.endswith(CAPTION_CUT)
