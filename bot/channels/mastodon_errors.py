@@ -10,12 +10,12 @@ import html
 import re
 import socket
 import ssl
-from collections.abc import Iterator
 from typing import Final
 
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 
 from bot.channels.base import CredentialsRefused, TemporaryFailure, Uncertain
+from bot.channels.causes import causes, innermost
 from bot.errors import ChannelError
 
 _TAG: Final = re.compile(r"<[^>]*>")
@@ -37,7 +37,7 @@ def network_error(
 
     Mastodon.py raises it inside its `except`, so the requests exception is its context.
     """
-    chain = list(_chain(exc))
+    chain = list(causes(exc))
     if any(isinstance(e, NameResolutionError | socket.gaierror) for e in chain):
         return CredentialsRefused(
             f"cannot find the Mastodon instance {url}: its name does not resolve. Check "
@@ -48,7 +48,7 @@ def network_error(
             f"nothing answers at {url} (connection refused): check instance_url in {settings}; "
             "if the instance is only down for now, publish again once it is back"
         )
-    inner = _innermost(exc)
+    inner = innermost(exc)
     # Timed out while connecting, or a certificate refused in the handshake: nothing was sent.
     before = (ConnectTimeoutError, NewConnectionError, ssl.SSLCertVerificationError)
     if any(isinstance(e, before) for e in chain):
@@ -67,26 +67,3 @@ def same_text(content: str, text: str) -> bool:
 
 def _words(text: str) -> list[str]:
     return text.split()
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    # Mastodon.py sets no cause (its error is raised inside `except`, so the requests error is
-    # the context); requests and urllib3 wrap theirs in `reason` or in the arguments.
-    current: BaseException | None = exc
-    for _ in range(12):  # a bound, in case a library makes a cycle
-        if current is None:
-            return
-        yield current
-        reason = getattr(current, "reason", None)
-        inner = [a for a in current.args if isinstance(a, BaseException)]
-        if isinstance(reason, BaseException):
-            current = reason
-        elif inner:
-            current = inner[0]
-        else:
-            current = current.__cause__ or current.__context__
-
-
-def _innermost(exc: BaseException) -> str:
-    last = list(_chain(exc))[-1]
-    return f"{type(last).__name__}: {last}"

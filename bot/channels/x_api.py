@@ -11,7 +11,7 @@ import asyncio
 import logging
 import ssl
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -22,6 +22,7 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from bot.cards.card import Card, CardError
 from bot.channels.base import Payload, Progress, RateLimited, Rejected, TemporaryFailure, Uncertain
+from bot.channels.causes import causes, innermost
 from bot.channels.x import XSettings
 from bot.channels.x_media import MEMO, Uploaded, XMedia, retry_after
 from bot.config.model import secret
@@ -259,37 +260,16 @@ def _network_error(action: str, exc: requests.RequestException) -> ChannelError:
     if isinstance(exc, requests.ConnectTimeout) or (
         isinstance(exc, requests.ConnectionError) and _never_sent(exc)
     ):
-        return TemporaryFailure(f"could not reach X to {action}: {_innermost(exc)}")
+        cause = innermost(exc, context=False)
+        return TemporaryFailure(f"could not reach X to {action}: {cause}")
     # A read timeout, a connection dropped after sending, a garbled answer: X may have it.
     why = "no answer in time" if isinstance(exc, requests.Timeout) else "the connection broke"
-    return Uncertain(
-        f"{why} after sending '{action}' to X: it may have gone out ({_innermost(exc)})"
-    )
+    cause = innermost(exc, context=False)
+    return Uncertain(f"{why} after sending '{action}' to X: it may have gone out ({cause})")
 
 
 def _never_sent(exc: BaseException) -> bool:
     # Refused, unresolvable, timed out while connecting, or a certificate refused during the
     # handshake: all happen before a byte of the request leaves.
     before = (NewConnectionError, ConnectTimeoutError, ssl.SSLCertVerificationError)
-    return any(isinstance(e, before) for e in _chain(exc))
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    # requests and urllib3 wrap the cause in `reason` (MaxRetryError), in args
-    # (ConnectionError(MaxRetryError), ProtocolError(msg, RemoteDisconnected)) or in __cause__.
-    current: BaseException | None = exc
-    for _ in range(10):  # a bound, in case a library makes a cycle
-        if current is None:
-            return
-        yield current
-        reason = getattr(current, "reason", None)
-        inner = [a for a in current.args if isinstance(a, BaseException)]
-        if isinstance(reason, BaseException):
-            current = reason
-        else:
-            current = inner[0] if inner else current.__cause__
-
-
-def _innermost(exc: BaseException) -> str:
-    last = list(_chain(exc))[-1]
-    return f"{type(last).__name__}: {last}"
+    return any(isinstance(e, before) for e in causes(exc, context=False))
