@@ -95,7 +95,9 @@ def import_list(ctx: click.Context, file: Path, confirmed: bool, channel: str) -
     _report(stored, rows, confirmed)
     if not confirmed and stored.new:
         sent = _send_confirmations(ctx, channel, now)
-        click.echo(f"Sent {sent} confirmation email(s); the others are listed in the log.")
+        unsent = stored.new - sent
+        others = f"; {unsent} could not be sent (see the log)" if unsent > 0 else ""
+        click.echo(f"Sent {sent} confirmation email(s){others}.")
 
 
 def _send_confirmations(ctx: click.Context, channel: str, now: dt.datetime) -> int:
