@@ -54,7 +54,7 @@ class Mastodon(ChannelSpec):
     @classmethod
     def fit(cls, edition: Fitting) -> Fitted:
         """mastodon.LANG.txt.j2, else the statement, as a thread of numbered posts."""
-        from bot.fit.mastodon import status_length
+        from bot.fit.mastodon import status_length, status_length_within
         from bot.fit.x import split_thread
         from bot.lang import digits
 
@@ -65,7 +65,7 @@ class Mastodon(ChannelSpec):
             source,
             limit,
             numbering=lambda i, n: digits(f"{i}/{n}", lang),
-            length=status_length,
+            length=status_length_within(limit),
             post="a Mastodon post",
             unit="characters",
         )

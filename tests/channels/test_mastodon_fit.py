@@ -156,3 +156,42 @@ def test_the_anniversary_statement_fits_both_editions(app: App) -> None:
     for draft in (en, my):
         assert len(draft.parts) > 1 and draft.limit == 500
         assert all(status_length(part) <= 500 for part in draft.parts)
+
+
+_WORDS = st.sampled_from(
+    [
+        "the",
+        "junta",
+        "(25931)",
+        "ဦး",
+        "မင်္ဂလာပါ",
+        "(၂၅၉၃၁)",
+        "ကို",
+        "👨‍👩‍👧",
+        "https://aappb.org/?p=1",
+        "a.",
+        "၊",
+        "။",
+    ]
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(words=st.lists(_WORDS, min_size=1, max_size=120), limit=st.integers(20, 120))
+def test_the_quick_count_splits_exactly_as_the_full_count(words: list[str], limit: int) -> None:
+    # Fitting uses a count that skips texts too short to exceed the limit: the thread it makes,
+    # and any error, must be the one the full count makes.
+    from bot.fit.mastodon import status_length_within
+    from bot.fit.x import split_thread
+
+    text = " ".join(words)
+
+    def split(length: Any) -> list[str] | str:
+        try:
+            return split_thread(
+                text, limit, numbering=lambda i, n: f"{i}/{n}", length=length, unit="characters"
+            )
+        except FitError as exc:
+            return str(exc)
+
+    assert split(status_length_within(limit)) == split(status_length)
