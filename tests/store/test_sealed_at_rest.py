@@ -17,8 +17,14 @@ from bot.store import reseal
 from bot.store.schema import deliveries
 from bot.store.sealing import Sealer, key_file, key_of, new_key, parse_key, write_key_file
 from bot.subscribers import store
+from bot.telegram_bot import build_application
+from bot.telegram_bot.texts import text
 from tests.conftest import FIXED_NOW, Cli
-from tests.web.helpers import Web, deliver
+from tests.peers.smtp_server import SmtpPeer
+from tests.peers.telegram_server import FakeTelegram
+from tests.publish.helpers import Clock, send, use_peers
+from tests.telegram_bot.conftest import RunningBot, fast_runtime, say, subscribe
+from tests.web.helpers import Web, confirm, confirm_link, deliver, mails
 
 EMAIL = "ma.thida.sealed@example.org"
 CHAT = "987654321"
@@ -33,7 +39,8 @@ def _people(app: App) -> None:
         == 200
     )
     assert deliver(web).sent == 1
-    # What the bot's /start handler does for a private chat (bot/telegram_bot/handlers.py).
+    # What the bot's /start handler does for a private chat (bot/telegram_bot/handlers.py);
+    # a chat subscribes through the running bot itself in the test after the next.
     store.add(app.engine, "telegram", CHAT, "en", store.TOPICS, FIXED_NOW, confirmed=True)
     store.add(app.engine, "email", OTHER, "en", store.TOPICS, FIXED_NOW, confirmed=True)
     draft = Draft("daily-briefing", "email", "en", ("text",), (4,), 280, ())
@@ -52,6 +59,19 @@ def _every_text(engine: sa.Engine) -> str:
     return "\n".join(found)
 
 
+def _copy_of(db_url: str) -> bytes:
+    """What a copy of the closed database shows: on SQLite the file's bytes (with its -wal and
+    -shm), on PostgreSQL every column of every table as text."""
+    if db_url.startswith("sqlite"):
+        path = Path(sa.make_url(db_url).database or "")
+        return b"".join(p.read_bytes() for p in sorted(path.parent.glob(path.name + "*")))
+    copy = sa.create_engine(db_url)
+    try:
+        return _every_text(copy).encode()
+    finally:
+        copy.dispose()
+
+
 def test_a_copied_database_holds_no_address_and_no_chat_id(app: App, db_url: str) -> None:
     _people(app)
     # The bot reads them back: the fan-out reached the two people by their real addresses.
@@ -61,18 +81,74 @@ def test_a_copied_database_holds_no_address_and_no_chat_id(app: App, db_url: str
     assert store.find(app.engine, "email", OTHER) is not None
 
     app.close()
-    if db_url.startswith("sqlite"):
-        path = Path(sa.make_url(db_url).database or "")
-        raw = b"".join(p.read_bytes() for p in path.parent.glob(path.name + "*"))
-    else:
-        copy = sa.create_engine(db_url)
-        try:
-            raw = _every_text(copy).encode()
-        finally:
-            copy.dispose()
+    raw = _copy_of(db_url)
     for secret in (EMAIL, "ma.thida", CHAT, OTHER, "ko.aung"):
         assert secret.encode() not in raw, secret
     assert b"s1." in raw  # the values are there, sealed
+
+
+# A private chat's id, distinctive: its decimal text (or SQLite's six-byte integer) is found
+# nowhere in a database by chance.
+CHAT_ID = 987654321012
+NEWS = "Sealed-fan-out Qv81: the daily briefing."
+
+
+def test_a_chat_that_subscribed_through_the_bot_is_sealed_in_a_copy_after_a_fan_out(
+    app: App, db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The web sign-up, confirmed from its email (written to the outbox folder: this site is
+    # the shipped one, before the channels are pointed at the peers).
+    web = Web(app)
+    signup = {"email": EMAIL, "lang": "en", "topics": ["statements"]}
+    assert web.post("/subscribe", signup).status_code == 200
+    assert deliver(web).sent == 1
+    assert confirm(web, confirm_link(mails(app)[0])).status_code == 200
+    with FakeTelegram() as telegram, SmtpPeer() as smtp:
+        use_peers(app, monkeypatch, telegram=telegram, smtp=smtp)
+        # The chat subscribes as a person does: /start, the language button, then /subscribe
+        # (already done), through the Bot API server, the bot polling it.
+        application = build_application(fast_runtime(app))
+        assert application is not None
+        with RunningBot(application):
+            subscribe(telegram, CHAT_ID, "en")
+            again = say(telegram, CHAT_ID, "/subscribe")
+        assert again.params["text"] == text("already_subscribed", "en")
+        person = store.find(app.engine, "telegram", str(CHAT_ID))
+        assert person is not None and person.status == "active"
+
+        drafts = [
+            Draft("daily-briefing", c, "en", (NEWS,), (len(NEWS),), 4096, (), subject=NEWS)
+            for c in ("email", "telegram")
+        ]
+        occasion = Occasion("daily-briefing", dt.date(2024, 2, 1))
+        publish(app.engine, occasion, drafts, [], now=FIXED_NOW, created_by="t")
+        report = send(app, ["email", "telegram"], clock=Clock())
+
+        # The fan-out found both by their real addresses and reached them.
+        reached = [
+            call.params["chat_id"]
+            for call in telegram.calls_to("sendMessage")
+            if call.params["text"] == NEWS
+        ]
+        assert reached == [str(CHAT_ID)], (reached, report)
+        assert [m.rcpt_tos for m in smtp.messages] == [(EMAIL,)]
+    with app.engine.connect() as conn:
+        states = list(conn.execute(sa.select(deliveries.c.target, deliveries.c.state)))
+    assert sorted(states) == sorted([(EMAIL, "sent"), (str(CHAT_ID), "sent")])
+
+    app.close()
+    copies = [_copy_of(db_url)]
+    if db_url.startswith("sqlite"):  # and the file's columns as text, as a dump shows them
+        copy = sa.create_engine(db_url)
+        try:
+            copies.append(_every_text(copy).encode())
+        finally:
+            copy.dispose()
+    for raw in copies:
+        for secret in (str(CHAT_ID).encode(), CHAT_ID.to_bytes(6, "big"), EMAIL.encode()):
+            assert secret not in raw, secret
+        assert b"ma.thida" not in raw
+        assert b"s1." in raw  # the values are there, sealed
 
 
 def test_a_missing_key_beside_a_sealed_database_is_one_clear_line(
