@@ -31,7 +31,7 @@ from bot.figures.entries import unstorable
 from bot.privacy import mask_chat
 from bot.publish.history import local_time, recent
 from bot.publish.outbox import Created
-from bot.publishing.decision import Ask
+from bot.publishing.decision import Ask, Decision
 from bot.staff import staff_chat
 from bot.status import status_lines
 from bot.subscribers import store
@@ -166,31 +166,19 @@ class StaffCommands:
     # -- posts ----------------------------------------------------------------------------
 
     async def preview(self, request: Request) -> None:
-        """The editions of a message as they would go out now, one message each; each
-        language's figure card as a photo, with its alt text, before that language's editions.
-
-        Each answer is awaited before the next is handed to the queue (outgoing.py), so they
-        arrive in this order.
-        """
+        """The editions of a message as they would go out now, one message each, with each
+        language's figure card as a photo before that language's editions (`_show`)."""
         words = request.rest.split()
         if not words:
             await request.message.reply_text("Usage: /preview MESSAGE [en|my]")
             return
         ask = Ask(words[0], "telegram", request.staff, langs=languages(words[1:]))
         composed = await asyncio.to_thread(preview_now, self.handlers.runtime, ask)
-        await request.message.reply_text(summary_html(composed))
-        for item in with_cards(composed.editions):
-            if isinstance(item, CardShown):
-                await request.message.reply_photo(
-                    item.card.png(),
-                    caption=card_caption(item),
-                    filename=f"{item.message}-{item.lang}.png",
-                )
-            else:
-                await request.message.reply_text(edition_html(item))
+        await _show(request.message, composed)
 
     async def postnow(self, request: Request) -> None:
-        """The preview, then Confirm / Cancel; Confirm publishes as `bot post-now --yes`."""
+        """The preview, cards included (`_show`), then Confirm / Cancel, last; Confirm
+        publishes as `bot post-now --yes`."""
         words = request.rest.split()
         if not words:
             await request.message.reply_text("Usage: /postnow MESSAGE [channel,channel,…]")
@@ -200,9 +188,7 @@ class StaffCommands:
         if composed.verdict in ("no-channel", "paused"):
             await request.message.reply_text(refusal_html(composed))
             return
-        await request.message.reply_text(summary_html(composed))
-        for edition in composed.editions:
-            await request.message.reply_text(edition_html(edition))
+        await _show(request.message, composed)
         if composed.failures:
             await request.message.reply_text(
                 f"Not published: {len(composed.failures)} edition(s) cannot be sent as shown."
@@ -415,6 +401,25 @@ class StaffCommands:
             return known.lang
         code = (user.language_code or "").lower()
         return "my" if code.startswith("my") and "my" in langs else "en"
+
+
+async def _show(message: Message, composed: Decision) -> None:
+    """The summary, then each edition, each language's figure card as a photo (with its alt
+    text) just before that language's editions: what /preview shows and /postnow asks about.
+
+    Each answer is awaited before the next is handed to the queue (outgoing.py), so they
+    arrive in this order, and a question sent after this comes last.
+    """
+    await message.reply_text(summary_html(composed))
+    for item in with_cards(composed.editions):
+        if isinstance(item, CardShown):
+            await message.reply_photo(
+                item.card.png(),
+                caption=card_caption(item),
+                filename=f"{item.message}-{item.lang}.png",
+            )
+        else:
+            await message.reply_text(edition_html(item))
 
 
 async def _answer(query: CallbackQuery, note: str) -> None:

@@ -274,7 +274,7 @@ def test_buttons_pressed_by_anyone_else_change_nothing(
     since = len(telegram.calls_to("sendMessage"))
     assert press(telegram, GROUP, cancel, user_id=STAFF, **IN_GROUP) == "Cancelled."
     assert wait_text(telegram, GROUP, "Cancelled", since) == "Cancelled: nothing was published."
-    prompt = [m for m in telegram.messages.values() if "Publish <b>" in m["text"]]
+    prompt = [m for m in telegram.messages.values() if "Publish <b>" in m.get("text", "")]
     assert len(prompt) == 1 and prompt[0]["reply_markup"] is None
     assert press(telegram, GROUP, confirm, user_id=STAFF, **IN_GROUP) == stale
 
@@ -437,6 +437,68 @@ def test_preview_of_an_unknown_message_suggests_the_right_one(
 # -- /postnow ----------------------------------------------------------------------------
 
 
+def postnow_with_photos(telegram: FakeTelegram, command: str) -> list[Call]:
+    """`command`'s answers, photos included, up to and with its Confirm / Cancel question."""
+    since = len(telegram.calls)
+    ask_to_post(telegram, STAFF, command)
+    return answers_since(telegram, since)
+
+
+def test_postnow_sends_each_languages_card_before_its_editions_and_asks_last(
+    staffed: App, telegram: FakeTelegram, bot: RunningBot
+) -> None:
+    editions = [e for e in compose(staffed, "daily-briefing", "2024-02-01") if e.channel == "x"]
+    cards = {e.lang: e.card for e in editions if isinstance(e, Draft) and e.card is not None}
+    assert set(cards) == {"en", "my"}
+
+    answers = postnow_with_photos(telegram, "/postnow daily-briefing x")
+
+    assert answers[0].method == "sendMessage" and "edition(s) follow" in answers[0].params["text"]
+    seen: list[tuple[str, ...]] = []
+    for call in answers[1:-1]:
+        if call.method == "sendPhoto":
+            caption = call.params["caption"]
+            found = re.match(r"<b>daily-briefing · card · (\w+)</b>", caption)
+            assert found is not None, caption
+            card = cards[found.group(1)]
+            assert hashlib.sha256(call.params["photo"]).hexdigest() == card.sha256
+            assert f"\nAlt text: {html.escape(card.alt, quote=False)}" in caption
+            seen.append(("card", found.group(1)))
+        else:
+            found = re.match(r"<b>daily-briefing · (\w+) · (\w+)</b>\n", call.params["text"])
+            assert found is not None, call.params["text"]
+            seen.append(found.groups())
+    expected: list[tuple[str, ...]] = []
+    for edition in editions:
+        expected += [("card", edition.lang), (edition.channel, edition.lang)]
+    assert seen == expected  # x only: each language's card, then its one edition
+    # The question comes last, after every edition and card, and binds as before.
+    question = answers[-1]
+    assert question.method == "sendMessage"
+    assert question.params["text"].startswith("Publish <b>daily-briefing</b> for 2024-02-01 to x?")
+    confirm, cancel = buttons(question)
+    assert press(telegram, OTHER_STAFF, confirm) == (
+        f"Only {STAFF_NAME} can decide this, in the chat where it was asked."
+    )
+    assert press(telegram, STAFF, cancel) == "Cancelled."
+    settle(telegram)
+    assert published(staffed) == [] and public_posts(telegram) == []
+
+
+def test_postnow_of_a_message_without_a_card_sends_no_photo(
+    staffed: App, telegram: FakeTelegram, bot: RunningBot
+) -> None:
+    assert not (staffed.settings.messages_dir / "weekly-digest" / "card.toml").exists()
+    editions = [e for e in compose(staffed, "weekly-digest", "2024-02-01") if e.channel == "email"]
+    assert editions and all(isinstance(e, Draft) and e.card is None for e in editions)
+
+    answers = postnow_with_photos(telegram, "/postnow weekly-digest email")
+
+    assert [c.method for c in answers] == ["sendMessage"] * (len(editions) + 2)
+    assert answers[-1].params["text"].startswith("Publish <b>weekly-digest</b>")
+    assert telegram.calls_to("sendPhoto") == []
+
+
 def test_confirm_publishes_once_and_reports_each_delivery(
     staffed: App, telegram: FakeTelegram, bot: RunningBot
 ) -> None:
@@ -500,7 +562,7 @@ def test_confirm_after_ten_minutes_is_too_late(
     )
     settle(telegram)
     assert published(staffed) == [] and public_posts(telegram) == []
-    prompt = [m for m in telegram.messages.values() if "Publish <b>" in m["text"]]
+    prompt = [m for m in telegram.messages.values() if "Publish <b>" in m.get("text", "")]
     assert prompt[0]["reply_markup"] is None
 
 
