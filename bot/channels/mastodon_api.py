@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.utils
 import hashlib
 import logging
 import threading
@@ -61,7 +60,14 @@ from bot.channels.base import (
     Uncertain,
 )
 from bot.channels.mastodon import MastodonSettings, url_problems
-from bot.channels.mastodon_errors import MayHaveLanded, network_error, same_text
+from bot.channels.mastodon_errors import (
+    MayHaveLanded,
+    lost_or_temporary,
+    network_error,
+    refused,
+    retry_after,
+    same_text,
+)
 from bot.channels.spec import Wiring
 from bot.config.model import secret
 from bot.errors import ChannelError
@@ -69,8 +75,6 @@ from bot.errors import ChannelError
 log = logging.getLogger(__name__)
 
 SETTINGS = "[channels.mastodon] in config/bot.toml"
-# Mastodon's window for its 300 requests per access token, for a 429 that names no reset.
-DEFAULT_RETRY_SECONDS = 5 * 60
 # The statuses looked through after a lost answer: a thread's parts and a little more.
 TIMELINE = 40
 # A status older than the attempt by more than this (the instance's clock against ours) was
@@ -277,7 +281,7 @@ class MastodonChannel:
             left = int(headers["X-RateLimit-Remaining"])
         except (KeyError, ValueError):
             return  # an instance (or a route) without a limit says nothing: keep what we know
-        ends = self._wiring.monotonic() + self._retry_after(headers)
+        ends = self._wiring.monotonic() + retry_after(headers, self._wiring.clock)
         self._left = (left, ends)
 
     def _post(
@@ -390,9 +394,9 @@ class MastodonChannel:
         except MastodonNetworkError as exc:
             error = network_error(self._url, SETTINGS, action, exc, posting)
         except MastodonAPIError as exc:
-            error = self._refused(action, exc, posting)
+            error = refused(self._url, self._settings.token_env, action, exc, posting)
         except MastodonError as exc:  # an answer that could not be read
-            error = _lost_or_temporary(
+            error = lost_or_temporary(
                 f"{self._url} gave an unreadable answer to '{action}': {exc}", posting
             )
         except ChannelError as exc:
@@ -403,62 +407,19 @@ class MastodonChannel:
             self._refusal = error
         raise error from None
 
-    def _refused(self, action: str, exc: MastodonAPIError, posting: bool) -> ChannelError:
-        status = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
-        said = str(exc.args[3] if len(exc.args) > 3 and exc.args[3] else exc.args[-1])
-        answer = f"{self._url} answered {status} to '{action}': {said}"
-        env = self._settings.token_env
-        if status == 401:
-            return CredentialsRefused(
-                f"Mastodon refused the access token for {self._url}: make a new one and set "
-                f"{env} ({said})"
-            )
-        if status == 403:
-            return CredentialsRefused(
-                f"Mastodon refused '{action}' for the account on {self._url}: {said}. Check "
-                f"that the account may post and that its access token has the scopes "
-                f"write:statuses, write:media and read (make a new one and set {env})"
-            )
-        if status == 404 and posting:
-            return Rejected(f"{answer} (the post it replies to may have been deleted)")
-        if status == 503:  # overloaded or in maintenance: refused before anything was done
-            return TemporaryFailure(answer)
-        if status >= 500:
-            return _lost_or_temporary(f"{answer}; the post may have gone out", posting)
-        return Rejected(answer)
-
     def _rate_limited(self, action: str, posting: bool) -> ChannelError:
         code, headers = self._answer
         if code != 429:
             # Mastodon.py raises this too when it cannot read the rate-limit headers of an
             # answer that may have been a success.
-            return _lost_or_temporary(
+            return lost_or_temporary(
                 f"{self._url} answered '{action}' with rate-limit headers Mastodon.py could not "
                 "read",
                 posting,
             )
-        wait = self._retry_after(headers)
+        wait = retry_after(headers, self._wiring.clock)
         return RateLimited(
             f"Mastodon's rate limit for this account is reached (300 requests in 5 minutes); "
             f"try again in {wait:.0f} s",
             wait,
         )
-
-    def _retry_after(self, headers: dict[str, str]) -> float:
-        try:
-            reset = dt.datetime.fromisoformat(headers["X-RateLimit-Reset"])
-        except (KeyError, ValueError):
-            return float(DEFAULT_RETRY_SECONDS)
-        if reset.tzinfo is None:
-            reset = reset.replace(tzinfo=dt.UTC)
-        try:  # the instance's own clock, so a skew between the two does not matter
-            now = email.utils.parsedate_to_datetime(headers["Date"])
-        except (KeyError, TypeError, ValueError, IndexError):
-            now = self._wiring.clock()
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=dt.UTC)
-        return max(1.0, (reset - now).total_seconds())
-
-
-def _lost_or_temporary(reason: str, posting: bool) -> ChannelError:
-    return MayHaveLanded(reason) if posting else TemporaryFailure(reason)
