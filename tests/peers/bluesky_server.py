@@ -34,14 +34,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import grapheme  # type: ignore[import-untyped]
 
-from tests.peers.ports import free_port
+from tests.peers.loopback import LoopbackHTTP
 
 POST = "app.bsky.feed.post"
 TID = re.compile(r"^[234567abcdefghij][234567abcdefghijklmnopqrstuvwxyz]{12}$")
@@ -123,7 +122,7 @@ class Record:
         return str(self.value.get("text", ""))
 
 
-class BlueskyServer:
+class BlueskyServer(LoopbackHTTP):
     """The fake PDS, serving one account in a background thread while used as a context."""
 
     def __init__(
@@ -145,18 +144,7 @@ class BlueskyServer:
         self._refresh: set[str] = set()
         self._replies: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(self))
-        self._server.block_on_close = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        """What BlueskySettings.base_url should be."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._serve(_handler(self))
 
     def queue(self, nsid: str, *replies: Reply) -> None:
         """Answer the next calls of `nsid` with these, in order."""
@@ -182,18 +170,6 @@ class BlueskyServer:
         """Every access token is past its expiry (a refresh is needed)."""
         with self._lock:
             self._access = dict.fromkeys(self._access, int(time.time()) - 60)
-
-    def __enter__(self) -> BlueskyServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stopping.set()  # wakes a delayed answer so no thread outlives the test
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
 
     # Called from the handler threads -------------------------------------------------------
 

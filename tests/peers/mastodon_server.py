@@ -37,14 +37,13 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import grapheme  # type: ignore[import-untyped]
 
-from tests.peers.ports import free_port
+from tests.peers.loopback import LoopbackHTTP
 
 ROUTES = ("post", "delete", "instance", "credentials", "statuses", "media")
 ACCOUNT_ID = "109876543210"
@@ -153,7 +152,7 @@ class Reply:
         return cls(accept=True, drop=True)
 
 
-class MastodonServer:
+class MastodonServer(LoopbackHTTP):
     """The fake instance, serving in a background thread while used as a context manager."""
 
     def __init__(
@@ -180,18 +179,7 @@ class MastodonServer:
         self._replies: dict[str, deque[Reply]] = {route: deque() for route in ROUTES}
         self._next_id = 111_000_000_000_000_000
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(self))
-        self._server.block_on_close = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        """What [channels.mastodon] instance_url should be."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._serve(_handler(self))
 
     @property
     def posted(self) -> list[Status]:
@@ -206,18 +194,6 @@ class MastodonServer:
     def seed(self, text: str, created_at: dt.datetime, reply_to: str | None = None) -> Status:
         """A status the account posted before the test (e.g. the same text, long ago)."""
         return self._store(text, reply_to, "public", "en", None, created_at)
-
-    def __enter__(self) -> MastodonServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stopping.set()  # wakes a delayed answer so no thread outlives the test
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
 
     # Called from the handler threads.
 

@@ -22,11 +22,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.peers.ports import free_port
+from tests.peers.loopback import LoopbackHTTP
 
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_ALT = 1000
@@ -114,7 +113,7 @@ class Reply:
         return cls(accept=True, drop=True)
 
 
-class XServer:
+class XServer(LoopbackHTTP):
     """The fake X API, serving in a background thread while used as a context manager."""
 
     def __init__(self) -> None:
@@ -128,36 +127,12 @@ class XServer:
         }
         self._next_id = 1_000_000_000_000_000_000
         self._lock = threading.Lock()
-        self._stopping = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", free_port()), _handler(self))
-        self._server.block_on_close = True
-        # A short poll so that stopping the server does not add half a second to every test.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def base_url(self) -> str:
-        """What XSettings.base_url should be."""
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        self._serve(_handler(self))
 
     def queue(self, method: str, *replies: Reply) -> None:
         """Answer the next requests of a route (POST, DELETE, UPLOAD, METADATA), in order."""
         with self._lock:
             self._replies[method].extend(replies)
-
-    def __enter__(self) -> XServer:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stopping.set()  # wakes a delayed answer so no thread outlives the test
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
 
     # Called from the handler threads.
 
