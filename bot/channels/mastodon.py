@@ -22,6 +22,10 @@ from bot.channels.spec import ChannelSpec, Fitted, Fitting, Wiring
 from bot.config.model import Strict, secret
 from bot.errors import ConfigError
 
+# The limit of a stock Mastodon server; an instance may allow more (max_characters, checked
+# against the instance before posting).
+MASTODON_LIMIT = 500
+
 if TYPE_CHECKING:
     from bot.channels.base import Channel
 
@@ -40,7 +44,7 @@ class MastodonSettings(Strict):
     # "unlisted" keeps the posts off the public timelines (still on the profile and in search).
     visibility: Literal["public", "unlisted"] = "public"
     # What editions are fitted to; the instance must allow at least this (checked when posting).
-    max_characters: int = Field(default=500, ge=100, le=100_000)
+    max_characters: int = Field(default=MASTODON_LIMIT, ge=100, le=100_000)
     timeout_seconds: float = Field(default=30, gt=0)
 
 

@@ -59,7 +59,7 @@ from bot.channels.base import (
     TemporaryFailure,
     Uncertain,
 )
-from bot.channels.mastodon import MastodonSettings, url_problems
+from bot.channels.mastodon import MASTODON_LIMIT, MastodonSettings, url_problems
 from bot.channels.mastodon_errors import (
     MayHaveLanded,
     lost_or_temporary,
@@ -335,7 +335,7 @@ class MastodonChannel:
                 ) from None
         statuses = (instance.get("configuration") or {}).get("statuses") or {}
         found = statuses.get("max_characters") or instance.get("max_toot_chars")
-        return int(found) if found else 500  # a stock instance says nothing else
+        return int(found) if found else MASTODON_LIMIT  # a stock instance says nothing else
 
     def _find(
         self, text: str, reply_to: str | None, known: list[str], since: dt.datetime

@@ -19,9 +19,6 @@ from typing import Final
 
 import grapheme  # type: ignore[import-untyped]
 
-# The limit of a stock Mastodon server; an instance may allow more ([channels.mastodon]
-# max_characters, checked against the instance before posting).
-MASTODON_LIMIT: Final = 500
 URL_LENGTH: Final = 23
 
 # Unicode's Indic_Conjunct_Break=Linker characters: a linker between two consonants is what
