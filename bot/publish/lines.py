@@ -17,11 +17,20 @@ def outcome_line(outcome: Outcome) -> str:
     target = mask_target(outcome.channel, outcome.target)
     detail = f"ids {outcome.detail}" if outcome.state == "sent" else outcome.detail
     lang = f" · {outcome.lang}" if outcome.lang else ""
-    state = outcome.state
-    if state == "sent" and outcome.via == "folder":
-        # Nothing reached the platform: say where it went instead ("sent" would be a lie).
-        state, detail = "written to the outbox folder", f"files {outcome.detail}"
+    state = shown_state(outcome.state, outcome.via)
+    if state != outcome.state:
+        detail = f"files {outcome.detail}"
     return (
         f"{MARKS.get(outcome.state, ' ')} {outcome.channel}{lang} · {target} · {state}"
         f"{' · ' + detail if detail else ''}"
     )
+
+
+def shown_state(state: str, via: str | None, folder: str = "the outbox folder") -> str:
+    """A delivery's state as a person should read it: "sent" only when a platform has it.
+
+    One written to the outbox folder (no credentials, a rehearsal) says where it went instead.
+    """
+    if state == "sent" and via == "folder":
+        return f"written to {folder}"
+    return state

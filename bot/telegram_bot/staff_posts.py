@@ -23,7 +23,7 @@ from bot.fit.telegram import visible_length
 from bot.lang import LANGUAGES
 from bot.preview import occasion_line, part_lines
 from bot.privacy import mask_addresses_in, mask_target
-from bot.publish.lines import MARKS
+from bot.publish.lines import MARKS, shown_state
 from bot.publish.outbox import Created
 from bot.publish.sender import Report, SenderBusy
 from bot.publishing.decision import Ask, Decision
@@ -243,16 +243,14 @@ async def send_publication(runtime: Runtime, send: Send | None, publication_id: 
 
 
 def _state(runtime: Runtime, channel: str, state: str, via: str | None) -> str:
-    """A delivery's state as staff should read it: "sent" only when the platform has it."""
-    if state != "sent" or via != "folder":
-        return state
+    """A delivery's state as staff should read it, the folder named relative to the home."""
     settings = runtime.app.settings
     folder = settings.outbox_dir / channel
     try:
         shown = folder.relative_to(settings.home)
     except ValueError:
         shown = folder
-    return f"written to {shown}/"
+    return shown_state(state, via, f"{shown}/")
 
 
 def _is_fan_out() -> sa.ColumnElement[bool]:
