@@ -6,6 +6,7 @@ cli.env.update(point_at_pds(home, pds))   # [channels.bluesky] base_url, and the
 from __future__ import annotations
 
 import json
+import re
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,3 +205,24 @@ def test_a_429_waits_until_its_reset_then_posts_once(
     assert row.state == "sent" and row.attempts == 2
     assert json.loads(row.ids) == [pds.posts[0].uri]
     assert [o.state for o in report.outcomes] == ["pending", "sent"]
+
+
+def test_preview_shows_each_posts_graphemes_and_the_write_budget(cli: Cli, seeded: App) -> None:
+    from bot.fit.bluesky import graphemes
+
+    result = cli("preview", "anniversary", "--on", "2024-02-01", "--channel", "bluesky")
+
+    assert result.exit_code == 0, result.output
+    found = re.findall(r"\[part \d+/\d+ · (\d+)/(\d+)\]", result.output)
+    assert found and all(int(of) == 300 and int(n) <= 300 for n, of in found)
+    # The count shown is the post's graphemes, not its code points (they differ in Burmese).
+    burmese = result.output.split("── anniversary · bluesky · my")[1]
+    first = burmese.split("[part 1/")[1].split("]\n", 1)[1].split("\n\n[part 2/")[0]
+    assert graphemes(first) < len(first)
+    assert f"· {graphemes(first)}/300]" in burmese
+    # Each create costs 3 of the account's write points, and the note says what the limits are.
+    costs = re.findall(r"bluesky: (\d+) post\(s\) cost (\d+) write points", result.output)
+    assert costs and all(int(points) == 3 * int(posts) for posts, points in costs)
+    assert "5,000 an hour and 35,000 a day" in result.output
+    with seeded.engine.connect() as conn:  # a preview stores nothing
+        assert conn.execute(sa.select(sa.func.count()).select_from(editions)).scalar() == 0
